@@ -1,0 +1,66 @@
+"""The coalition gateway: the HTTP API that partner staff use."""
+import os
+
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from gateway import auth, health, problems
+from gateway.rpc import RpcPool
+
+
+class ProblemApi(Api):
+    """flask-smorest, with its HTTP errors rendered as problem+json."""
+
+    def handle_http_exception(self, error):
+        return problems.from_http_exception(error)
+
+
+def create_app(test_config=None):
+    app = Flask(__name__)
+    app.config.from_mapping(
+        API_TITLE="Coalition mentoring platform",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Served from the installed swagger-ui-bundle, so the docs work without internet access.
+        OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+        AMQP_URI=os.environ.get("AMQP_URI"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from coalition_common.tracing import configure_tracing
+
+    if configure_tracing("gateway"):
+        from nameko_opentelemetry import NamekoInstrumentor
+        from opentelemetry.instrumentation.flask import FlaskInstrumentor
+
+        FlaskInstrumentor().instrument_app(app, excluded_urls="healthz")
+        NamekoInstrumentor().instrument(send_request_payloads=False, send_response_payloads=False, send_headers=False)
+
+    app.extensions["rpc"] = RpcPool(amqp_uri=app.config["AMQP_URI"])
+    app.extensions["identity_cache"] = auth.IdentityCache()
+    problems.init_app(app)
+
+    api = ProblemApi(app)
+    from gateway.api import me
+
+    api.register_blueprint(me.bp)
+    app.register_blueprint(health.bp)
+
+    from swagger_ui_bundle import swagger_ui_path
+
+    @app.get("/api/docs/assets/<path:filename>")
+    def docs_assets(filename):
+        return send_from_directory(swagger_ui_path, filename)
+
+    from gateway import cli
+
+    cli.init_app(app)
+    return app

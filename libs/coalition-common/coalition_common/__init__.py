@@ -1,0 +1,1 @@
+"""Cross-cutting code for the coalition platform. Holds no domain logic."""

@@ -1,0 +1,47 @@
+"""A nameko dependency provider that hands each worker its service's own database."""
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+
+from coalition_common import config
+
+
+def connect(service_name):
+    """A client for one service's database. Timeouts are short so a database outage
+    surfaces as an error the caller can map, not a hang."""
+    client = MongoClient(
+        config.mongo_uri(),
+        serverSelectionTimeoutMS=int(config.seconds("MONGO_SELECT_TIMEOUT", 5) * 1000),
+        connectTimeoutMS=3000,
+        appname=service_name,
+        tz_aware=True,  # dates come back as aware UTC datetimes, comparable with utcnow()
+    )
+    return client, client[config.database_name(service_name)]
+
+
+class MongoDatabase(DependencyProvider):
+    """Injects the service's pymongo Database.
+
+    `prepare` is called once with the database at container start, for indexes.
+    """
+
+    def __init__(self, prepare=None):
+        self.prepare = prepare
+        self.client = None
+        self.database = None
+
+    def setup(self):
+        self.client, self.database = connect(self.container.service_name)
+
+    def start(self):
+        if self.prepare is not None:
+            self.prepare(self.database)
+
+    def stop(self):
+        if self.client is not None:
+            self.client.close()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.database

@@ -1,0 +1,17 @@
+"""Schema conventions shared by every service."""
+from marshmallow import RAISE, Schema
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, never silently dropped or stored."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def public(document):
+    """A stored document as the API shows it: `_id` becomes `id`, the outbox stays inside."""
+    shown = dict(document)
+    shown["id"] = shown.pop("_id")
+    shown.pop("outbox", None)
+    return shown

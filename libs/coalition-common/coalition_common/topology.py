@@ -1,0 +1,10 @@
+"""Who consumes which event: (source service, event type, consuming service, handler method).
+
+Publishers declare these durable queues up front; a consumer that has never run yet still
+gets every event. A test checks this list against the handlers the services declare.
+"""
+SUBSCRIPTIONS = [
+    ("registry", "partner.registered", "reporting", "record_partner_registered"),
+    ("mentor_bank", "mentor.registered", "reporting", "record_mentor_registered"),
+    ("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled"),
+]
