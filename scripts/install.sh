@@ -11,13 +11,14 @@ install_python() {
   say "installing Python packages into .venv (first run takes a minute or two)"
   command -v python3.11 >/dev/null || die "python3.11 is needed on PATH"
   [ -x "$PY" ] || python3.11 -m venv "$VENV"
-  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q --upgrade pip >"$VAR/log/install.log" 2>&1
   # compat mode puts each package dir on sys.path, so `gateway/` at the top never shadows the package.
   "$PY" -m pip install -q -c "$ROOT/constraints.txt" -r "$ROOT/requirements-dev.txt" --config-settings editable_mode=compat \
       -e "$ROOT/libs/coalition-common" \
       -e "$ROOT/services/registry" -e "$ROOT/services/mentor-bank" \
       -e "$ROOT/services/matching" -e "$ROOT/services/reporting" \
-      -e "$ROOT/gateway"
+      -e "$ROOT/gateway" >>"$VAR/log/install.log" 2>&1 \
+    || { tail -30 "$VAR/log/install.log" >&2; die "pip install failed; see var/log/install.log"; }
   echo "$want" > "$stamp"
 }
 

@@ -49,9 +49,10 @@ def create_app(test_config=None):
     problems.init_app(app)
 
     api = ProblemApi(app)
-    from gateway.api import me
+    from gateway.api import me, partners
 
     api.register_blueprint(me.bp)
+    api.register_blueprint(partners.bp)
     app.register_blueprint(health.bp)
 
     from swagger_ui_bundle import swagger_ui_path

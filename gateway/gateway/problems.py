@@ -49,6 +49,8 @@ def from_http_exception(exc):
     detail = exc.description if isinstance(exc.description, str) else None
     if exc.code == 422 and errors:
         detail = "The request has invalid fields."
+    elif exc.code == 400 and errors:
+        detail = "The request body is not valid JSON."
     response = problem(exc.code or 500, exc.name, detail, errors)
     for header, value in (data.get("headers") or {}).items():
         response.headers[header] = value
@@ -70,7 +72,10 @@ def init_app(app):
 
     @app.errorhandler(CoalitionError)
     def coalition_error(exc):
-        return problem(exc.status, exc.title, exc.detail or None, exc.errors or None)
+        response = problem(exc.status, exc.title, exc.detail or None, exc.errors or None)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="coalition"'
+        return response
 
     @app.errorhandler(ServiceTimeout)
     def service_timeout(exc):

@@ -9,9 +9,9 @@ bp = Blueprint("me", __name__, url_prefix="/api/v1", description="The calling st
 
 
 @bp.route("/me")
+@requires_roles()
 @bp.response(200, Me)
 @bp.doc(security=[{"bearerAuth": []}])
-@requires_roles()
 def me():
     """The caller's staff record, partner and roles, as the registry knows them."""
     return current_app.extensions["rpc"].call("registry", "describe", current_identity())

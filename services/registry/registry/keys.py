@@ -21,7 +21,7 @@ def hash_key(key):
 
 
 def visible_prefix(key):
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the secret itself may contain "_"
     if len(parts) == 3 and parts[0] == KEY_PREFIX:
         return f"{parts[0]}_{parts[1]}"
     return key[:6]

@@ -36,6 +36,13 @@ def register_partner(database, payload):
     return PartnerSchema().dump(public(document)), [event]
 
 
+def get_partner(database, partner_id):
+    document = database.partners.find_one({"_id": partner_id}) if isinstance(partner_id, str) else None
+    if document is None:
+        raise NotFound("No such partner.")
+    return PartnerSchema().dump(public(document))
+
+
 def count_partners(database):
     return database.partners.count_documents({})
 

@@ -35,6 +35,10 @@ class RegistryService(HealthEntrypoints):
         publish_outbox(self.database.partners, partner["id"], events, self.dispatch)
         return partner
 
+    @rpc(expected_exceptions=EXPECTED)
+    def get_partner(self, partner_id):
+        return partners.get_partner(self.database, partner_id)
+
     @rpc
     def count_partners(self):
         return partners.count_partners(self.database)

@@ -1,0 +1,16 @@
+.PHONY: up down test bench status
+
+up:      ## install what is missing, start everything, seed the demo coalition
+	@bash scripts/up.sh
+
+down:    ## stop what `make up` started
+	@bash scripts/down.sh
+
+test:    ## the whole suite against the real broker and database
+	@bash scripts/test.sh
+
+status:
+	@bash scripts/infra.sh status; .venv/bin/python scripts/stack.py status
+
+bench:   ## speed figures: RPC round trip through the gateway
+	@bash scripts/bench.sh
