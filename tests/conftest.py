@@ -127,7 +127,8 @@ def infrastructure():
 
 
 @pytest.fixture(scope="session")
-def platform_factory(tmp_path_factory):
+def platform_factory(tmp_path_factory, otlp):
+    # Depends on the receiver so that it outlives the stacks: their exporters flush on stop.
     made = []
 
     def make(name, components=(), env=None):
@@ -163,6 +164,11 @@ def platform(platform_factory, otlp):
              "OTEL_BSP_SCHEDULE_DELAY": "200"},
     )
     running.rpc("registry", "bootstrap_admin", ADMIN_KEY)
+    # The demo coalition, seeded the way `make up` seeds it, before any test adds partners.
+    from gateway import demo as demo_data
+
+    running.demo_credentials = demo_data.seed(running.rpc)
+    assert running.demo_credentials, "a fresh namespace must be empty"
     return running
 
 
@@ -173,12 +179,8 @@ def admin_key(platform):
 
 @pytest.fixture(scope="session")
 def demo(platform):
-    """The demo coalition, seeded the way `make up` seeds it. Returns keys by demo partner."""
-    from gateway import demo as demo_data
-
-    credentials = demo_data.seed(platform.rpc)
-    assert credentials, "a fresh namespace must be empty"
-    return credentials
+    """Demo staff keys: [{"partner": "ngo", "email": ..., "roles": [...], "key": ...}]."""
+    return platform.demo_credentials
 
 
 class Api:

@@ -3,6 +3,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from coalition_common import config
+from coalition_common.tracing import setup_service_tracing
 
 
 def connect(service_name):
@@ -30,6 +31,8 @@ class MongoDatabase(DependencyProvider):
         self.database = None
 
     def setup(self):
+        # Dependencies are set up in no fixed order; tracing must come before the client.
+        setup_service_tracing(self.container.service_name)
         self.client, self.database = connect(self.container.service_name)
 
     def start(self):

@@ -94,13 +94,19 @@ def flush():
         provider.force_flush()
 
 
+def setup_service_tracing(service_name):
+    """Idempotent. Called before any MongoClient is made: pymongo's instrumentation only sees
+    clients created after it is installed."""
+    if configure_tracing(service_name):
+        instrument_service()
+
+
 class Tracing(DependencyProvider):
     """Declared once on each service class, so `nameko run` sets tracing up before any
     entrypoint fires. It injects nothing."""
 
     def setup(self):
-        if configure_tracing(self.container.service_name):
-            instrument_service()
+        setup_service_tracing(self.container.service_name)
 
     def stop(self):
         flush()

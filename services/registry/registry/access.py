@@ -1,7 +1,7 @@
 """Who a key belongs to, and the coalition-admin key bootstrap."""
 from pymongo import ASCENDING
 
-from coalition_common.errors import Unauthenticated, ValidationFailed
+from coalition_common.errors import Conflict, Unauthenticated, ValidationFailed
 from coalition_common.ids import new_id, utcnow
 from registry import keys
 
@@ -94,8 +94,12 @@ def bootstrap_admin(database, key):
     )
     staff = database.staff.find_one({"email": BOOTSTRAP_ADMIN_EMAIL})
     hashed = keys.hash_key(key)
-    if database.api_keys.find_one({"hash": hashed, "revoked_at": None}):
+    existing = database.api_keys.find_one({"hash": hashed})
+    if existing is not None and existing.get("revoked_at") is None:
         return {"staff_id": staff["_id"], "changed": False}
+    if existing is not None:
+        # A revoked key stays revoked: bringing an old secret back would undo the revocation.
+        raise Conflict("That key was revoked; choose a new COALITION_ADMIN_KEY.", {"key": ["Revoked earlier."]})
     database.api_keys.update_many(
         {"staff_id": staff["_id"], "bootstrap": True, "revoked_at": None}, {"$set": {"revoked_at": now}}
     )
