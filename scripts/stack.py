@@ -29,13 +29,14 @@ SERVICES = [name for name in COMPONENTS if name != "gateway"]
 class Stack:
     """One running platform: its processes share an AMQP vhost and a database namespace."""
 
-    def __init__(self, run_dir, log_dir, env=None, gateway_port=8080, health_base_port=8100):
+    def __init__(self, run_dir, log_dir, env=None, gateway_port=8080, health_base_port=8100, health_ports=None):
         self.run_dir = pathlib.Path(run_dir)
         self.log_dir = pathlib.Path(log_dir)
         self.env = dict(os.environ, **(env or {}))
         self.env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
         self.gateway_port = gateway_port
         self.health_base_port = health_base_port
+        self.health_ports = health_ports or {}
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -44,7 +45,8 @@ class Stack:
         return f"http://127.0.0.1:{self.gateway_port}"
 
     def health_address(self, name):
-        return f"127.0.0.1:{self.health_base_port + COMPONENTS[name][2]}"
+        port = self.health_ports.get(name, self.health_base_port + COMPONENTS[name][2])
+        return f"127.0.0.1:{port}"
 
     def _pidfile(self, name):
         return self.run_dir / f"{name}.pid"

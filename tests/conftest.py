@@ -1,119 +1,10 @@
-"""Fixtures that run the platform for real: RabbitMQ and FerretDB (started by `make test`),
-with a vhost and database namespace of this run's own, so two runs never see each other's data."""
-import os
-import pathlib
+"""Fixtures that run the platform for real; the machinery is in harness.py."""
 import socket
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
-import requests
-from pymongo import MongoClient
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from stack import Stack  # noqa: E402
-
-AMQP_PORT = int(os.environ.get("AMQP_PORT", "5672"))
-MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
-MONGO_URI = f"mongodb://127.0.0.1:{MONGO_PORT}/"
-RUN_ID = f"t{uuid.uuid4().hex[:10]}"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rabbitmqctl(*args):
-    subprocess.run(["bash", str(ROOT / "scripts" / "infra.sh"), "ctl", *args], check=True, capture_output=True, timeout=60)
-
-
-class Platform:
-    """A running set of services (and perhaps the gateway) sharing one vhost and one namespace."""
-
-    def __init__(self, name, tmp_dir, env):
-        self.name = name
-        self.vhost = f"{RUN_ID}_{name}"
-        self.namespace = f"{RUN_ID}_{name}"
-        self.amqp_uri = f"pyamqp://guest:guest@127.0.0.1:{AMQP_PORT}/{self.vhost}"
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        self.env = {
-            "AMQP_URI": self.amqp_uri,
-            "MONGO_URI": MONGO_URI,
-            "DB_NAMESPACE": self.namespace,
-            "RPC_TIMEOUT": "5",
-            "MONGO_SELECT_TIMEOUT": "3",
-            **env,
-        }
-        self.stack = Stack(tmp_dir / "run", tmp_dir / "log", env=self.env, gateway_port=free_port(),
-                           health_base_port=free_port() + 1)
-        self.log_dir = tmp_dir / "log"
-        self.mongo = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
-
-    @property
-    def gateway_url(self):
-        return self.stack.gateway_url
-
-    def database(self, service):
-        return self.mongo[f"{self.namespace}_{service}"]
-
-    def rpc(self, service, method, *args, timeout=10, **kwargs):
-        from nameko.standalone.rpc import ClusterRpcClient
-
-        with ClusterRpcClient(uri=self.amqp_uri, timeout=timeout) as client:
-            return getattr(client[service], method)(*args, **kwargs)
-
-    def dispatch(self, source_service, event_type, payload):
-        from nameko.standalone.events import event_dispatcher
-
-        event_dispatcher(uri=self.amqp_uri)(source_service, event_type, payload)
-
-    def start(self, *names):
-        for name in names:
-            self.stack.start(name)
-        for name in names:
-            self.wait_healthy(name)
-
-    def wait_healthy(self, name, timeout=60):
-        deadline = time.monotonic() + timeout
-        url = (f"{self.gateway_url}/readyz" if name == "gateway"
-               else f"http://{self.stack.health_address(name)}/healthz")
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url, timeout=3).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if self.stack.pid(name) is None:
-                break
-            time.sleep(0.3)
-        log = (self.log_dir / f"{name}.log").read_text()[-3000:]
-        raise AssertionError(f"{name} did not become healthy:\n{log}")
-
-    def close(self):
-        self.stack.stop_all()
-        for database in self.mongo.list_database_names():
-            if database.startswith(self.namespace):
-                self.mongo.drop_database(database)
-        self.mongo.close()
-        rabbitmqctl("delete_vhost", self.vhost)
-
-
-def wait_for(predicate, timeout=20, interval=0.2, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {message}")
+from harness import AMQP_PORT, MONGO_PORT, Api, Platform
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -181,26 +72,6 @@ def admin_key(platform):
 def demo(platform):
     """Demo staff keys: [{"partner": "ngo", "email": ..., "roles": [...], "key": ...}]."""
     return platform.demo_credentials
-
-
-class Api:
-    """A thin HTTP client for the gateway."""
-
-    def __init__(self, base_url, key=None):
-        self.base_url = base_url
-        self.session = requests.Session()
-        if key:
-            self.session.headers["Authorization"] = f"Bearer {key}"
-
-    def request(self, method, path, **kwargs):
-        kwargs.setdefault("timeout", 15)
-        return self.session.request(method, self.base_url + path, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
 
 
 @pytest.fixture

@@ -109,25 +109,20 @@ ANYONE = "<anyone>"
 
 
 def peer_apps(peer):
-    """The `app` label values a NetworkPolicy peer admits, or {ANYONE} for anything broader than
-    an explicit list of apps in this namespace."""
+    """The `app` label values a NetworkPolicy peer admits; {ANYONE} for any peer that is not
+    an explicit list of apps in this namespace (ipBlock, namespaceSelector, podSelector: {},
+    or a selector on other labels - counted as wider on purpose, so the checks stay strict)."""
     if "ipBlock" in peer or "namespaceSelector" in peer:
         return {ANYONE}
     selector = peer.get("podSelector") or {}
-    apps = set()
     match = selector.get("matchLabels") or {}
     exprs = selector.get("matchExpressions") or []
     if set(match) - {"app"} or any(e["key"] != "app" or e["operator"] != "In" for e in exprs):
         return {ANYONE}
-    if "app" in match:
-        apps.add(match["app"])
-    for e in exprs:
-        apps.update(e["values"])
     if not match and not exprs:
-        return {ANYONE}  # podSelector: {} admits every pod in the namespace
-    if "app" in match and exprs:
-        apps = {match["app"]} & {v for e in exprs for v in e["values"]}
-    return apps
+        return {ANYONE}
+    candidates = ([{match["app"]}] if "app" in match else []) + [set(e["values"]) for e in exprs]
+    return set.intersection(*candidates)
 
 
 def ingress_allowed(policies, target_labels):

@@ -1,7 +1,7 @@
 """One request, one trace: gateway → RPC → service → pymongo, and on through events."""
 import pytest
 
-from conftest import wait_for
+from harness import wait_for
 
 pytestmark = pytest.mark.e2e
 

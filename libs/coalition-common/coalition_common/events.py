@@ -62,8 +62,13 @@ class DeclaringEventDispatcher(EventDispatcher):
 
 
 def outbox_entry(event_type, payload):
-    """An event to store in the changed document's `outbox` array, in the same write."""
-    return {"event_id": new_id(), "type": event_type, "payload": payload, "created_at": utcnow()}
+    """An event to store in the changed document's `outbox` array, in the same write.
+
+    The time is cut to milliseconds, as BSON stores it, so the entry read back equals this one:
+    FerretDB 1.x only $pulls array elements by whole-element equality."""
+    created_at = utcnow()
+    created_at = created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
+    return {"event_id": new_id(), "type": event_type, "payload": payload, "created_at": created_at}
 
 
 def publish_outbox(collection, document_id, entries, dispatch):
@@ -76,7 +81,7 @@ def publish_outbox(collection, document_id, entries, dispatch):
         except Exception:
             log.warning("event %s left in outbox for the relay", entry["event_id"], exc_info=True)
             return published
-        collection.update_one({"_id": document_id}, {"$pull": {"outbox": {"event_id": entry["event_id"]}}})
+        collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
         published += 1
     return published
 
@@ -86,7 +91,9 @@ def relay_outbox(collection, dispatch, older_than_seconds=5, limit=200):
     cutoff = utcnow() - datetime.timedelta(seconds=older_than_seconds)
     published = 0
     for document in collection.find(
-        {"outbox": {"$elemMatch": {"created_at": {"$lt": cutoff}}}}, {"outbox": 1}
+        # One condition on the array, so the dotted form means the same as $elemMatch, which
+        # FerretDB 1.x answers with no documents.
+        {"outbox.created_at": {"$lt": cutoff}}, {"outbox": 1}
     ).limit(limit):
         published += publish_outbox(collection, document["_id"], document["outbox"], dispatch)
     return published

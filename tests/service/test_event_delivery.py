@@ -1,0 +1,138 @@
+"""No event is lost and none is applied twice: consumers absent, killed mid-stream, or the
+publisher crashing between its write and its publish."""
+import datetime
+import pathlib
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from harness import ROOT, free_port, wait_for
+
+pytestmark = pytest.mark.service
+
+MENTEE = {"given_name": "Test", "family_name": "Mentee", "email": "mentee@example.org", "occupation": "2142",
+          "region": "CA-ON", "consent_to_share": True}
+
+
+def enrolled_facts(platform):
+    return platform.database("reporting").facts.count_documents({"type": "mentee.enrolled"})
+
+
+def test_events_published_before_the_consumer_first_starts_are_kept(platform_factory):
+    early = platform_factory("early", ("matching",))
+    for _ in range(3):
+        early.rpc("matching", "enrol_mentee", "partner-early", MENTEE)
+    early.start("reporting")
+    wait_for(lambda: enrolled_facts(early) == 3, message="3 facts from events sent before reporting existed")
+
+
+def test_killing_the_consumer_mid_stream_loses_nothing_and_doubles_nothing(platform_factory):
+    stream = platform_factory("killed", ("matching", "reporting"))
+    total = 40
+    enrolled = []
+
+    def enrol_all():
+        for _ in range(total):
+            enrolled.append(stream.rpc("matching", "enrol_mentee", "partner-kill", MENTEE)["id"])
+
+    producer = threading.Thread(target=enrol_all)
+    producer.start()
+    wait_for(lambda: len(enrolled) >= 10, message="the stream to get going")
+    stream.stack.kill("reporting")  # SIGKILL: no graceful shutdown
+    producer.join(timeout=120)
+    assert len(enrolled) == total
+    stream.start("reporting")
+    wait_for(lambda: enrolled_facts(stream) >= total, timeout=60, message=f"{total} facts")
+    time.sleep(1)
+    facts = list(stream.database("reporting").facts.find({"type": "mentee.enrolled"}))
+    assert len(facts) == total
+    assert len({f["_id"] for f in facts}) == total
+
+
+def test_redelivered_events_are_applied_once(platform_factory):
+    consumer = platform_factory("dupes", ("reporting",))
+    event = {"event_id": uuid.uuid4().hex, "mentee_id": "m1", "partner_id": "p1", "isco_major": "2", "region": "CA-ON"}
+    for _ in range(3):
+        consumer.dispatch("matching", "mentee.enrolled", event)
+    marker = dict(event, event_id=uuid.uuid4().hex)
+    consumer.dispatch("matching", "mentee.enrolled", marker)
+    wait_for(lambda: consumer.database("reporting").facts.find_one({"_id": marker["event_id"]}), message="marker fact")
+    assert enrolled_facts(consumer) == 2
+
+
+def test_an_event_stranded_in_the_outbox_by_a_crash_is_relayed(platform_factory):
+    relay = platform_factory("relay", ("matching", "reporting"))
+    event_id = uuid.uuid4().hex
+    # What a crash between the mentee write and the publish leaves behind.
+    relay.database("matching").mentees.insert_one({
+        "_id": uuid.uuid4().hex, "partner_id": "p-relay", "status": "waiting", **MENTEE,
+        "outbox": [{"event_id": event_id, "type": "mentee.enrolled", "created_at": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30),
+                    "payload": {"mentee_id": "m-relay", "partner_id": "p-relay", "isco_major": "2", "region": "CA-ON"}}],
+    })
+    wait_for(lambda: relay.database("reporting").facts.find_one({"_id": event_id}), timeout=30, message="the relayed event's fact")
+    wait_for(lambda: relay.database("matching").mentees.count_documents({"outbox.0": {"$exists": True}}) == 0, message="outbox emptied")
+
+
+class OwnFerretDB:
+    """A FerretDB of the test's own, so the test can kill and restart it without touching others."""
+
+    def __init__(self, directory):
+        self.directory = pathlib.Path(directory)
+        (self.directory / "data").mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.process = None
+
+    @property
+    def uri(self):
+        return f"mongodb://127.0.0.1:{self.port}/"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [str(ROOT / "var" / "bin" / "ferretdb"), "--handler=sqlite", f"--sqlite-url=file:{self.directory}/data/",
+             f"--state-dir={self.directory}", f"--listen-addr=127.0.0.1:{self.port}", f"--debug-addr=127.0.0.1:{free_port()}",
+             "--telemetry=disable", "--log-level=error"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        import socket
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(listening, message="FerretDB to listen")
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def test_a_database_restart_mid_stream_loses_no_event(platform_factory, tmp_path):
+    database = OwnFerretDB(tmp_path / "ferretdb")
+    database.start()
+    consumer = None
+    try:
+        consumer = platform_factory("dbrestart", ("reporting",), env={"MONGO_URI": database.uri})
+        events = [{"event_id": uuid.uuid4().hex, "mentee_id": f"m{i}", "partner_id": "p1", "isco_major": "2", "region": "CA-ON"}
+                  for i in range(30)]
+        for event in events[:10]:
+            consumer.dispatch("matching", "mentee.enrolled", event)
+        wait_for(lambda: enrolled_facts(consumer) == 10, message="the first 10 facts")
+        database.kill()
+        for event in events[10:]:
+            consumer.dispatch("matching", "mentee.enrolled", event)
+        time.sleep(2)  # the consumer meets the outage and requeues
+        database.start()
+        wait_for(lambda: enrolled_facts(consumer) == 30, timeout=60, message="all 30 facts after the restart")
+        assert {f["_id"] for f in consumer.database("reporting").facts.find({})} == {e["event_id"] for e in events}
+    finally:
+        if consumer is not None:
+            consumer.close()  # while its database is still there to drop
+        if database.process and database.process.poll() is None:
+            database.kill()
