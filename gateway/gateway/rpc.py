@@ -32,6 +32,9 @@ class _PooledClient:
         # We own the headers dict so that trace context from an earlier call never leaks into the next.
         self.context_data = {}
         self.cluster = ClusterRpcClient(context_data=self.context_data, timeout=timeout, uri=amqp_uri)
+        # Reply queues are per client and short-lived: keep them classic even where the broker's
+        # default queue type is quorum (as in deploy/k8s), so they are not replicated.
+        self.cluster.reply_listener.queue.queue_arguments["x-queue-type"] = "classic"
         self.proxy = self.cluster.start()
 
     def set_timeout(self, seconds):
