@@ -1,4 +1,5 @@
 """The coalition gateway: the HTTP API that partner staff use."""
+import http
 import os
 
 from flask import Flask, send_from_directory
@@ -9,10 +10,23 @@ from gateway.rpc import RpcPool
 
 
 class ProblemApi(Api):
-    """flask-smorest, with its HTTP errors rendered as problem+json."""
+    """flask-smorest, with its HTTP errors rendered and documented as problem+json."""
 
     def handle_http_exception(self, error):
         return problems.from_http_exception(error)
+
+    def _register_responses(self):
+        # Every error response is documented with the shape and content type actually sent.
+        from gateway.api.common import Problem
+
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            content = {problems.PROBLEM_JSON: {"schema": Problem}}
+            self.spec.components.response(status.name, {"description": status.phrase, "content": content}, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR", {"description": "A problem (RFC 9457)", "content": {problems.PROBLEM_JSON: {"schema": Problem}}}, lazy=True
+        )
 
 
 def create_app(test_config=None):
@@ -46,13 +60,14 @@ def create_app(test_config=None):
 
     app.extensions["rpc"] = RpcPool(amqp_uri=app.config["AMQP_URI"])
     app.extensions["identity_cache"] = auth.IdentityCache()
+    app.extensions["rate_limiter"] = auth.RateLimiter()
     problems.init_app(app)
 
     api = ProblemApi(app)
-    from gateway.api import me, partners
+    from gateway.api import audit, me, partners, programs, staff, webhooks
 
-    api.register_blueprint(me.bp)
-    api.register_blueprint(partners.bp)
+    for blueprint in (me.bp, partners.bp, staff.bp, programs.bp, webhooks.bp, audit.bp):
+        api.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
 
     from swagger_ui_bundle import swagger_ui_path

@@ -37,22 +37,27 @@ MENTEES = [
 ]
 
 
+# The operator running the seed acts as a coalition admin; the audit log names it as such.
+SEED_IDENTITY = {"staff_id": "operator:seed-demo", "partner_id": None, "hub_id": None, "roles": ["coalition_admin"]}
+
+
 def seed(call):
     """Create the demo coalition through the services' own RPC entrypoints.
     Returns the demo credentials (staff email, roles, key), or None if data already exists."""
     if call("registry", "count_partners") > 0:
         return None
+    admin = SEED_IDENTITY
     partner_ids = {}
     for partner in PARTNERS:
         fields = {k: v for k, v in partner.items() if k not in ("key", "hub")}
         if partner.get("hub"):
             fields["hub_id"] = partner_ids[partner["hub"]]
-        partner_ids[partner["key"]] = call("registry", "register_partner", fields)["id"]
+        partner_ids[partner["key"]] = call("registry", "register_partner", admin, fields)["id"]
     credentials = []
     for member in STAFF:
         fields = {k: v for k, v in member.items() if k != "partner"}
-        staff = call("registry", "add_staff", partner_ids[member["partner"]], fields)
-        key = call("registry", "issue_key", staff["id"])
+        staff = call("registry", "add_staff", admin, partner_ids[member["partner"]], fields)
+        key = call("registry", "issue_key", admin, staff["id"])
         credentials.append({"partner": member["partner"], "email": member["email"], "roles": member["roles"], "key": key["key"]})
     for mentor in MENTORS:
         call("mentor_bank", "register_mentor", partner_ids[mentor["partner"]], {k: v for k, v in mentor.items() if k != "partner"})

@@ -75,6 +75,8 @@ def init_app(app):
         response = problem(exc.status, exc.title, exc.detail or None, exc.errors or None)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="coalition"'
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(ServiceTimeout)

@@ -5,9 +5,10 @@ from nameko.events import EventHandler
 
 from coalition_common.events import consumer_queue
 from coalition_common.topology import SUBSCRIPTIONS
+from registry.service import RegistryService
 from reporting.service import ReportingService
 
-CONSUMERS = {"reporting": ReportingService}
+CONSUMERS = {"reporting": ReportingService, "registry": RegistryService}
 
 
 def declared_handlers():

@@ -1,17 +1,17 @@
 """Who the caller is."""
-from flask import current_app
 from flask_smorest import Blueprint
 
+from gateway.api.common import SECURITY, as_caller
 from gateway.api.schemas import Me
-from gateway.auth import current_identity, requires_roles
+from gateway.auth import ANY_ROLE, requires_roles
 
 bp = Blueprint("me", __name__, url_prefix="/api/v1", description="The calling staff member")
 
 
 @bp.route("/me")
-@requires_roles()
+@requires_roles(*ANY_ROLE)
 @bp.response(200, Me)
-@bp.doc(security=[{"bearerAuth": []}])
+@bp.doc(security=SECURITY)
 def me():
     """The caller's staff record, partner and roles, as the registry knows them."""
-    return current_app.extensions["rpc"].call("registry", "describe", current_identity())
+    return as_caller("registry", "describe")

@@ -1,57 +1,139 @@
-"""Partners of the coalition."""
-from flask import current_app
+"""Partners, their charter, staff and webhooks."""
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
-from coalition_common import codes
-from coalition_common.errors import NotFound
-from coalition_common.schemas import StrictSchema
-from gateway.api.schemas import PartnerSummary
-from gateway.auth import current_identity, requires_roles
+from gateway.api.common import SECURITY, PageQuery, as_caller, page_of
+from gateway.api.schemas import (
+    Charter,
+    CharterAccept,
+    NewWebhook,
+    Partner,
+    PartnerCreate,
+    PartnerUpdate,
+    Staff,
+    StaffCreate,
+    Webhook,
+    WebhookCreate,
+)
+from gateway.auth import ANY_ROLE, requires_roles
 
 bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="Partner organisations")
 
-PARTNER_KINDS = ("ngo", "employer", "industry_association", "public_body", "education", "regional_hub")
 
-
-class PartnerCreate(StrictSchema):
-    """Only what a caller may set: id, status and timestamps are the server's."""
-
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    kind = fields.String(required=True, validate=validate.OneOf(PARTNER_KINDS))
-    sectors = fields.List(codes.isco_group(), load_default=list, validate=validate.Length(max=50))
-    region = codes.region(required=True)
-    hub_id = fields.String(load_default=None, allow_none=True)
-
-
-def visible_to(identity, partner):
-    """Object-level rule: admins see every partner; staff see their own partner, and a hub's
-    staff see the partners that report to it."""
-    if "coalition_admin" in identity["roles"]:
-        return True
-    if partner["id"] == identity.get("partner_id"):
-        return True
-    return identity.get("hub_id") is not None and identity.get("hub_id") == identity.get("partner_id") and partner.get("hub_id") == identity["hub_id"]
+@bp.route("", methods=["GET"])
+@requires_roles(*ANY_ROLE)
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(Partner))
+@bp.doc(security=SECURITY)
+def list_partners(query):
+    """Partners the caller may see: all for a coalition admin, a hub and its partners for hub
+    staff, otherwise the caller's own partner."""
+    return as_caller("registry", "list_partners", query["cursor"], query["limit"])
 
 
 @bp.route("", methods=["POST"])
 @requires_roles("coalition_admin")
 @bp.arguments(PartnerCreate)
-@bp.response(201, PartnerSummary)
-@bp.doc(security=[{"bearerAuth": []}])
+@bp.response(201, Partner)
+@bp.doc(security=SECURITY)
 def create_partner(fields):
-    """Register a partner organisation (coalition admins only)."""
-    return current_app.extensions["rpc"].call("registry", "register_partner", fields)
+    """Register a partner organisation (coalition admins)."""
+    return as_caller("registry", "register_partner", fields)
 
 
-@bp.route("/<string:partner_id>")
-@requires_roles()
-@bp.response(200, PartnerSummary)
-@bp.doc(security=[{"bearerAuth": []}])
+@bp.route("/<string:partner_id>", methods=["GET"])
+@requires_roles(*ANY_ROLE)
+@bp.response(200, Partner)
+@bp.doc(security=SECURITY)
 def get_partner(partner_id):
     """One partner. Another organisation's partner answers 404, as if it did not exist."""
-    identity = current_identity()
-    partner = current_app.extensions["rpc"].call("registry", "get_partner", partner_id)
-    if not visible_to(identity, partner):
-        raise NotFound("No such partner.")
-    return partner
+    return as_caller("registry", "get_partner", partner_id)
+
+
+@bp.route("/<string:partner_id>", methods=["PATCH"])
+@requires_roles("coalition_admin", "partner_admin")
+@bp.arguments(PartnerUpdate)
+@bp.response(200, Partner)
+@bp.doc(security=SECURITY)
+def update_partner(fields, partner_id):
+    """Change a partner's name or sectors (its own admin), region or hub (coalition admins)."""
+    return as_caller("registry", "update_partner", partner_id, fields)
+
+
+@bp.route("/<string:partner_id>/suspend", methods=["POST"])
+@requires_roles("coalition_admin")
+@bp.response(200, Partner)
+@bp.doc(security=SECURITY)
+def suspend_partner(partner_id):
+    """Suspend a partner: every key of its staff stops working within 30 s."""
+    return as_caller("registry", "set_partner_status", partner_id, "suspended")
+
+
+@bp.route("/<string:partner_id>/reinstate", methods=["POST"])
+@requires_roles("coalition_admin")
+@bp.response(200, Partner)
+@bp.doc(security=SECURITY)
+def reinstate_partner(partner_id):
+    """Make a suspended partner active again."""
+    return as_caller("registry", "set_partner_status", partner_id, "active")
+
+
+@bp.route("/<string:partner_id>/charter", methods=["GET"])
+@requires_roles(*ANY_ROLE)
+@bp.response(200, Charter)
+@bp.doc(security=SECURITY)
+def get_charter(partner_id):
+    """Whether the partner has accepted the coalition charter, which version, when and by whom."""
+    return as_caller("registry", "get_charter", partner_id)
+
+
+@bp.route("/<string:partner_id>/charter", methods=["POST"])
+@requires_roles("partner_admin")
+@bp.arguments(CharterAccept)
+@bp.response(201, Charter)
+@bp.doc(security=SECURITY)
+def accept_charter(fields, partner_id):
+    """Accept the charter for your own partner; until then its mentors stay private and it
+    cannot see pooled mentors."""
+    return as_caller("registry", "accept_charter", partner_id, fields)
+
+
+@bp.route("/<string:partner_id>/staff", methods=["GET"])
+@requires_roles("coalition_admin", "partner_admin")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(Staff))
+@bp.doc(security=SECURITY)
+def list_staff(query, partner_id):
+    """A partner's staff."""
+    return as_caller("registry", "list_staff", partner_id, query["cursor"], query["limit"])
+
+
+@bp.route("/<string:partner_id>/staff", methods=["POST"])
+@requires_roles("coalition_admin", "partner_admin")
+@bp.arguments(StaffCreate)
+@bp.response(201, Staff)
+@bp.doc(security=SECURITY)
+def add_staff(fields, partner_id):
+    """Add a staff member to a partner, with partner roles (never coalition_admin)."""
+    return as_caller("registry", "add_staff", partner_id, fields)
+
+
+@bp.route("/<string:partner_id>/webhooks", methods=["GET"])
+@requires_roles("coalition_admin", "partner_admin")
+@bp.arguments(PageQuery, location="query")
+@bp.response(200, page_of(Webhook))
+@bp.doc(security=SECURITY)
+def list_webhooks(query, partner_id):
+    """The partner's webhook endpoints."""
+    return as_caller("registry", "list_webhooks", partner_id, query["cursor"], query["limit"])
+
+
+@bp.route("/<string:partner_id>/webhooks", methods=["POST"])
+@requires_roles("partner_admin")
+@bp.arguments(WebhookCreate)
+@bp.response(201, NewWebhook)
+@bp.doc(security=SECURITY)
+def register_webhook(fields, partner_id):
+    """Register an HTTPS endpoint for event types of your own partner. The signing secret is
+    shown once: deliveries carry `X-Coalition-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+    "<t>.<body>">`."""
+    return as_caller("registry", "register_webhook", partner_id, fields)

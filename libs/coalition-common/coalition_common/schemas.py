@@ -1,5 +1,7 @@
 """Schema conventions shared by every service."""
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, ValidationError
+
+from coalition_common.errors import validation_failed
 
 
 class StrictSchema(Schema):
@@ -15,3 +17,11 @@ def public(document):
     shown["id"] = shown.pop("_id")
     shown.pop("outbox", None)
     return shown
+
+
+def load(schema, payload):
+    """Validate a request with `schema`; a failure becomes ValidationFailed naming the fields."""
+    try:
+        return schema.load(payload)
+    except ValidationError as err:
+        raise validation_failed(err)

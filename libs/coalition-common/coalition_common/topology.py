@@ -7,4 +7,6 @@ SUBSCRIPTIONS = [
     ("registry", "partner.registered", "reporting", "record_partner_registered"),
     ("mentor_bank", "mentor.registered", "reporting", "record_mentor_registered"),
     ("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled"),
+    ("matching", "mentee.enrolled", "registry", "queue_webhook_mentee_enrolled"),
+    ("mentor_bank", "mentor.registered", "registry", "queue_webhook_mentor_registered"),
 ]

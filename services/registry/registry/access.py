@@ -1,9 +1,12 @@
 """Who a key belongs to, and the coalition-admin key bootstrap."""
 from pymongo import ASCENDING
 
-from coalition_common.errors import Conflict, Unauthenticated, ValidationFailed
+from coalition_common.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
 from coalition_common.ids import new_id, utcnow
-from registry import keys
+from coalition_common.pagination import page
+from coalition_common.schemas import load
+from registry import audit, keys, scope
+from registry.schemas import KeyCreateSchema, KeySchema
 
 # last_used_at is written at most this often per key, so authentication stays a read.
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -16,7 +19,12 @@ def prepare(database):
     database.staff.create_index([("partner_id", ASCENDING)])
     database.staff.create_index([("email", ASCENDING)], unique=True)
     database.partners.create_index([("name", ASCENDING)], unique=True)
-    database.applied_events.create_index([("applied_at", ASCENDING)])
+    database.programs.create_index([("partner_id", ASCENDING)])
+    database.webhooks.create_index([("partner_id", ASCENDING)])
+    database.webhook_deliveries.create_index([("webhook_id", ASCENDING)])
+    database.webhook_deliveries.create_index([("key", ASCENDING)], unique=True)
+    database.webhook_deliveries.create_index([("status", ASCENDING)])
+    audit.prepare(database)
 
 
 def authenticate(database, key):
@@ -34,11 +42,13 @@ def authenticate(database, key):
     if staff is None or staff.get("status") != "active":
         raise Unauthenticated("Missing or invalid API key.")
     hub_id = None
+    charter_accepted = False
     if staff.get("partner_id"):
         partner = database.partners.find_one({"_id": staff["partner_id"]})
         if partner is None or partner.get("status") != "active":
             raise Unauthenticated("Missing or invalid API key.")
         hub_id = partner["_id"] if partner["kind"] == "regional_hub" else partner.get("hub_id")
+        charter_accepted = partner.get("charter") is not None
     last_used = record.get("last_used_at")
     if last_used is None or (now - last_used).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
         database.api_keys.update_one({"_id": record["_id"]}, {"$set": {"last_used_at": now}})
@@ -48,13 +58,15 @@ def authenticate(database, key):
         "hub_id": hub_id,
         "roles": list(staff["roles"]),
         "key_id": record["_id"],
+        "charter_accepted": charter_accepted,
     }
 
 
-def store_key(database, staff, key, prefix, *, expires_at=None, bootstrap=False):
+def store_key(database, staff, key, prefix, *, expires_at=None, bootstrap=False, label=None):
     record = {
         "_id": new_id(),
         "prefix": prefix,
+        "label": label,
         "hash": keys.hash_key(key),
         "staff_id": staff["_id"],
         "partner_id": staff.get("partner_id"),
@@ -103,5 +115,47 @@ def bootstrap_admin(database, key):
     database.api_keys.update_many(
         {"staff_id": staff["_id"], "bootstrap": True, "revoked_at": None}, {"$set": {"revoked_at": now}}
     )
-    store_key(database, staff, key, keys.visible_prefix(key), bootstrap=True)
+    record = store_key(database, staff, key, keys.visible_prefix(key), bootstrap=True)
+    audit.record(database, {"staff_id": staff["_id"]}, "key.bootstrapped", "key", record["_id"])
     return {"staff_id": staff["_id"], "changed": True}
+
+
+def _key_holder(database, identity, staff_id):
+    """The staff member whose keys the caller manages: themselves, or anyone at their own
+    partner for its partner admin, or anyone for a coalition admin."""
+    staff = scope.find_readable(database, "staff", identity, staff_id, "staff member")
+    if staff["_id"] == identity["staff_id"] or scope.is_admin(identity):
+        return staff
+    if "partner_admin" in identity["roles"] and staff.get("partner_id") == identity.get("partner_id"):
+        return staff
+    raise Forbidden("Only the staff member or their partner admin manages these keys.")
+
+
+def issue_key(database, identity, staff_id, payload=None):
+    """A new key for a staff member. The plain key is returned once and never stored."""
+    staff = _key_holder(database, identity, staff_id)
+    if staff.get("status") != "active":
+        raise Conflict("That staff member is not active.", {"staff_id": ["Not active."]})
+    fields = load(KeyCreateSchema(), payload or {})
+    if fields.get("expires_at") is not None and fields["expires_at"] <= utcnow():
+        raise ValidationFailed("The expiry is in the past.", {"expires_at": ["Must be in the future."]})
+    key, prefix = keys.generate_key()
+    record = store_key(database, staff, key, prefix, expires_at=fields.get("expires_at"), label=fields.get("label"))
+    audit.record(database, identity, "key.created", "key", record["_id"], staff.get("partner_id"), {"staff_id": staff_id})
+    return dict(KeySchema().dump(dict(record, id=record["_id"])), key=key)
+
+
+def list_keys(database, identity, staff_id, cursor=None, limit=50):
+    _key_holder(database, identity, staff_id)
+    records, next_cursor = page(database.api_keys, {"staff_id": staff_id}, cursor, limit)
+    return {"items": [KeySchema().dump(dict(r, id=r["_id"])) for r in records], "next_cursor": next_cursor}
+
+
+def revoke_key(database, identity, key_id):
+    record = scope.find_readable(database, "api_keys", identity, key_id, "key")
+    _key_holder(database, identity, record["staff_id"])
+    if record.get("revoked_at") is None:
+        database.api_keys.update_one({"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
+        audit.record(database, identity, "key.revoked", "key", key_id, record.get("partner_id"), {"staff_id": record["staff_id"]})
+    updated = database.api_keys.find_one({"_id": key_id})
+    return KeySchema().dump(dict(updated, id=updated["_id"]))

@@ -1,0 +1,19 @@
+"""The audit log of privileged actions."""
+from flask import current_app
+from flask_smorest import Blueprint
+
+from gateway.api.common import SECURITY, page_of
+from gateway.api.schemas import AuditEntry, AuditQuery
+from gateway.auth import requires_roles
+
+bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log (coalition admins)")
+
+
+@bp.route("", methods=["GET"])
+@requires_roles("coalition_admin")
+@bp.arguments(AuditQuery, location="query")
+@bp.response(200, page_of(AuditEntry))
+@bp.doc(security=SECURITY)
+def list_audit(query):
+    """Key creation and revocation, role changes, partner suspension, charter acceptance, erasure: oldest first."""
+    return current_app.extensions["rpc"].call("registry", "list_audit", query["cursor"], query["limit"], query["action"])

@@ -1,0 +1,55 @@
+"""Pieces every API blueprint uses: calling a service as the caller, pages, problem details."""
+import datetime
+import functools
+
+from flask import current_app
+from marshmallow import Schema, fields, validate
+
+from coalition_common.pagination import DEFAULT_PAGE, MAX_PAGE
+from coalition_common.schemas import StrictSchema
+from gateway.auth import current_identity
+
+SECURITY = [{"bearerAuth": []}]
+
+
+def to_wire(value):
+    """Loaded request fields back to JSON types for RPC: dates travel as ISO 8601 strings."""
+    if isinstance(value, dict):
+        return {key: to_wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+def as_caller(service, method, *args):
+    """Call `service.method(identity, *args)`: the service applies its tenancy rules to the caller."""
+    return current_app.extensions["rpc"].call(service, method, current_identity(), *to_wire(list(args)))
+
+
+class PageQuery(StrictSchema):
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+@functools.cache
+def page_of(item_schema):
+    """A list response: `items` and the `next_cursor` to pass back for the next page (null at the end)."""
+    return type(
+        f"{item_schema.__name__}Page",
+        (Schema,),
+        {"items": fields.List(fields.Nested(item_schema)), "next_cursor": fields.String(allow_none=True)},
+    )
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; `errors` maps each field at fault to its messages."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String()
+    errors = fields.Dict()

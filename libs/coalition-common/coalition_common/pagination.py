@@ -1,0 +1,37 @@
+"""Cursor pagination over `_id` (ids sort in creation order): stable under inserts, no skips."""
+import base64
+import json
+
+from coalition_common.errors import ValidationFailed
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+def decode_cursor(cursor):
+    if not cursor:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))["after"]
+        if not isinstance(after, str):
+            raise ValueError
+        return after
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ValidationFailed("The cursor is not one this API gave out.", {"cursor": ["Invalid cursor."]})
+
+
+def encode_cursor(last_id):
+    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+
+
+def page(collection, query, cursor=None, limit=DEFAULT_PAGE, projection=None):
+    """One page of documents matching `query`: (documents, next_cursor or None)."""
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed("limit is out of range.", {"limit": [f"Must be between 1 and {MAX_PAGE}."]})
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = {"$and": [query, {"_id": {"$gt": after}}]}
+    documents = list(collection.find(query, projection).sort("_id", 1).limit(limit + 1))
+    more = len(documents) > limit
+    documents = documents[:limit]
+    return documents, (encode_cursor(documents[-1]["_id"]) if more else None)

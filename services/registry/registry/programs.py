@@ -1,0 +1,81 @@
+"""Programmes: a partner's cohorts, with bounds from the quality criteria and a status that only
+moves forward through draft → recruiting → matching → running → closed."""
+import datetime
+
+from marshmallow import ValidationError
+
+from coalition_common.errors import Conflict, validation_failed
+from coalition_common.ids import new_id, utcnow
+from coalition_common.pagination import page
+from coalition_common.schemas import load, public
+from registry import scope
+from registry.schemas import ProgramSchema, ProgramTransitionSchema, ProgramUpdateSchema
+
+NEXT_STATUS = {"draft": "recruiting", "recruiting": "matching", "matching": "running", "running": "closed"}
+
+
+def _stored(fields):
+    # BSON has no date type: keep the start date as an ISO string.
+    if isinstance(fields.get("start_date"), datetime.date):
+        fields["start_date"] = fields["start_date"].isoformat()
+    return fields
+
+
+def shown(document):
+    document = dict(document)
+    document["start_date"] = datetime.date.fromisoformat(document["start_date"])
+    return ProgramSchema().dump(public(document))
+
+
+def create_program(database, identity, payload):
+    partner_id = identity.get("partner_id")
+    scope.find_writable_partner(database, identity, partner_id)
+    fields = _stored(load(ProgramSchema(), payload))
+    now = utcnow()
+    document = dict(fields, _id=new_id(), partner_id=partner_id, status="draft", created_at=now, updated_at=now)
+    database.programs.insert_one(document)
+    return shown(document)
+
+
+def list_programs(database, identity, cursor=None, limit=50):
+    documents, next_cursor = page(database.programs, scope.tenant_filter(database, identity), cursor, limit)
+    return {"items": [shown(d) for d in documents], "next_cursor": next_cursor}
+
+
+def get_program(database, identity, program_id):
+    return shown(scope.find_readable(database, "programs", identity, program_id, "programme"))
+
+
+def update_program(database, identity, program_id, payload):
+    program = scope.find_writable(database, "programs", identity, program_id, "programme")
+    if program["status"] == "closed":
+        raise Conflict("A closed programme cannot change.", {"status": ["Closed."]})
+    fields = _stored(load(ProgramUpdateSchema(), payload))
+    merged = dict(program, **fields)
+    if merged["group_size_min"] > merged["group_size_max"]:
+        raise validation_failed(ValidationError({"group_size_max": ["Must not be below group_size_min."]}))
+    if not fields:
+        return shown(program)
+    fields["updated_at"] = utcnow()
+    database.programs.update_one({"_id": program_id}, {"$set": fields})
+    return shown(database.programs.find_one({"_id": program_id}))
+
+
+def transition_program(database, identity, program_id, payload):
+    program = scope.find_writable(database, "programs", identity, program_id, "programme")
+    wanted = load(ProgramTransitionSchema(), payload)["status"]
+    current = program["status"]
+    # Forward one step at a time, or close early from any open state.
+    if wanted != NEXT_STATUS.get(current) and not (wanted == "closed" and current != "closed"):
+        raise Conflict(f"A {current} programme cannot become {wanted}.", {"status": [f"Not allowed from {current}."]})
+    result = database.programs.update_one({"_id": program_id, "status": current}, {"$set": {"status": wanted, "updated_at": utcnow()}})
+    if result.modified_count == 0:
+        raise Conflict("The programme changed meanwhile; try again.", {"status": ["Changed meanwhile."]})
+    return shown(database.programs.find_one({"_id": program_id}))
+
+
+def delete_program(database, identity, program_id):
+    program = scope.find_writable(database, "programs", identity, program_id, "programme")
+    if program["status"] != "draft":
+        raise Conflict("Only a draft programme can be deleted; close it instead.", {"status": ["Not a draft."]})
+    database.programs.delete_one({"_id": program_id, "status": "draft"})
