@@ -46,13 +46,35 @@ ADMIN_KEY = "test-admin-" + uuid.uuid4().hex + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="session")
-def platform(platform_factory, otlp):
+def webhook_tls(tmp_path_factory):
+    """A certificate authority of the test's own and a server certificate for 127.0.0.1."""
+    import trustme
+
+    class Tls:
+        pass
+
+    tls = Tls()
+    tls.ca = trustme.CA()
+    tls.server_cert = tls.ca.issue_cert("127.0.0.1")
+    tls.ca_path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    tls.ca.cert_pem.write_to_path(str(tls.ca_path))
+    return tls
+
+
+@pytest.fixture(scope="session")
+def platform(platform_factory, otlp, webhook_tls):
     """Every service and the gateway, exporting traces to a local OTLP receiver."""
     running = platform_factory(
         "e2e",
         ("registry", "mentor_bank", "matching", "reporting", "gateway"),
         env={"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-             "OTEL_BSP_SCHEDULE_DELAY": "200"},
+             "OTEL_BSP_SCHEDULE_DELAY": "200",
+             # Short enough that revocation tests need not wait the 30 s production maximum.
+             "IDENTITY_CACHE_SECONDS": "2",
+             # The matrix and fuzz tests send thousands of requests per key.
+             "RATE_LIMIT_PER_MINUTE": "100000",
+             # Webhook receivers in tests listen on loopback, over HTTPS with a CA made by the test.
+             "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_CA_BUNDLE": str(webhook_tls.ca_path)},
     )
     running.rpc("registry", "bootstrap_admin", ADMIN_KEY)
     # The demo coalition, seeded the way `make up` seeds it, before any test adds partners.

@@ -3,6 +3,7 @@
 A key's identity is cached for at most IDENTITY_CACHE_SECONDS (30 s at most), so a revoked key
 or a suspended partner is refused within that time without a registry call on every request.
 """
+import datetime
 import functools
 import hashlib
 import os
@@ -47,10 +48,14 @@ class IdentityCache:
             return None
 
     def put(self, digest, identity):
+        ttl = self.ttl
+        if identity.get("expires_at"):
+            left = datetime.datetime.fromisoformat(identity["expires_at"]) - datetime.datetime.now(datetime.timezone.utc)
+            ttl = min(ttl, max(left.total_seconds(), 0.0))
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[digest] = (time.monotonic() + self.ttl, identity)
+            self._entries[digest] = (time.monotonic() + ttl, identity)
 
 
 class RateLimiter:

@@ -50,7 +50,8 @@ def test_issued_keys_authenticate_and_record_last_use(registry):
     assert issued["key"].startswith(issued["prefix"] + "_")
     identity = registry.rpc("registry", "authenticate", issued["key"])
     assert identity == {"staff_id": staff["id"], "partner_id": partner["id"], "hub_id": None,
-                        "roles": ["coordinator"], "key_id": issued["id"], "charter_accepted": False}
+                        "roles": ["coordinator"], "key_id": issued["id"], "charter_accepted": False,
+                        "expires_at": None}
     stored = registry.database("registry").api_keys.find_one({"_id": issued["id"]})
     assert stored["last_used_at"] is not None and stored["prefix"] == issued["prefix"]
 

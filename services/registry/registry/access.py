@@ -59,6 +59,8 @@ def authenticate(database, key):
         "roles": list(staff["roles"]),
         "key_id": record["_id"],
         "charter_accepted": charter_accepted,
+        # The gateway caches identities; it must not outlive the key.
+        "expires_at": record["expires_at"].isoformat() if record.get("expires_at") else None,
     }
 
 
