@@ -7,6 +7,9 @@ worker_class = "gthread"
 workers = int(os.environ.get("GATEWAY_WORKERS", "2"))
 threads = int(os.environ.get("GATEWAY_THREADS", "8"))
 timeout = 30
+# gunicorn answers an over-long request line itself, in HTML; leave room for any URL the API
+# documents (cursors are at most 200 characters) so such answers come from Flask as problems.
+limit_request_line = 8190
 graceful_timeout = 10
 accesslog = "-"
 # No query strings in the access log: they could carry search terms about people.

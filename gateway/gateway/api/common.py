@@ -29,7 +29,7 @@ def as_caller(service, method, *args):
 
 
 class PageQuery(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
     limit = fields.Integer(load_default=DEFAULT_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
 
 

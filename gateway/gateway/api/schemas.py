@@ -161,7 +161,7 @@ class AuditEntry(Schema):
 
 
 class AuditQuery(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     action = fields.String(load_default=None, validate=validate.Length(max=50))
 

@@ -48,3 +48,13 @@ class MongoDatabase(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.database
+
+
+def is_duplicate_key(error):
+    """A unique index refused the write. MongoDB says so with code 11000 (DuplicateKeyError);
+    FerretDB 1.x on SQLite answers updates with an InternalError naming the UNIQUE constraint."""
+    from pymongo.errors import DuplicateKeyError, OperationFailure
+
+    if isinstance(error, DuplicateKeyError):
+        return True
+    return isinstance(error, OperationFailure) and "UNIQUE constraint failed" in str(error)

@@ -1,10 +1,11 @@
 """Partners, their charter acceptance, and what /me shows."""
 from marshmallow import ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from coalition_common.errors import Conflict, Forbidden, NotFound, validation_failed
 from coalition_common.events import outbox_entry
 from coalition_common.ids import new_id, utcnow
+from coalition_common.mongo import is_duplicate_key
 from coalition_common.pagination import page
 from coalition_common.schemas import load, public
 from registry import audit, scope
@@ -74,7 +75,9 @@ def update_partner(database, identity, partner_id, payload):
     fields["updated_at"] = utcnow()
     try:
         database.partners.update_one({"_id": partner_id}, {"$set": fields})
-    except DuplicateKeyError:
+    except PyMongoError as error:
+        if not is_duplicate_key(error):
+            raise
         raise Conflict("A partner with that name already exists.", {"name": ["Already registered."]})
     audit.record(database, identity, "partner.updated", "partner", partner_id, partner_id, {"fields": sorted(k for k in fields if k != "updated_at")})
     return shown(database.partners.find_one({"_id": partner_id}))

@@ -1,7 +1,7 @@
 """Staff of partners: who they are and which roles they hold."""
 from pymongo.errors import DuplicateKeyError
 
-from coalition_common.errors import Conflict
+from coalition_common.errors import Conflict, NotFound
 from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
 from coalition_common.schemas import load, public
@@ -11,6 +11,15 @@ from registry.schemas import StaffSchema, StaffUpdateSchema
 
 def shown(document):
     return StaffSchema().dump(public(document))
+
+
+def _partner_staff(database, identity, staff_id, find):
+    """Staff endpoints manage partners' staff. Coalition admins belong to no partner and are
+    managed only through the bootstrap key, so they are not found here."""
+    staff = find(database, "staff", identity, staff_id, "staff member")
+    if not staff.get("partner_id"):
+        raise NotFound("No such staff member.")
+    return staff
 
 
 def add_staff(database, identity, partner_id, payload):
@@ -33,11 +42,11 @@ def list_staff(database, identity, partner_id, cursor=None, limit=50):
 
 
 def get_staff(database, identity, staff_id):
-    return shown(scope.find_readable(database, "staff", identity, staff_id, "staff member"))
+    return shown(_partner_staff(database, identity, staff_id, scope.find_readable))
 
 
 def update_staff(database, identity, staff_id, payload):
-    staff = scope.find_writable(database, "staff", identity, staff_id, "staff member")
+    staff = _partner_staff(database, identity, staff_id, scope.find_writable)
     fields = load(StaffUpdateSchema(), payload)
     if not fields:
         return shown(staff)
@@ -51,7 +60,7 @@ def update_staff(database, identity, staff_id, payload):
 
 def erase_staff(database, identity, staff_id):
     """Erase a staff member's personal data and revoke their keys; the id stays for the audit log."""
-    staff = scope.find_writable(database, "staff", identity, staff_id, "staff member")
+    staff = _partner_staff(database, identity, staff_id, scope.find_writable)
     now = utcnow()
     database.api_keys.update_many({"staff_id": staff_id, "revoked_at": None}, {"$set": {"revoked_at": now}})
     database.staff.update_one(
