@@ -2,7 +2,6 @@
 the schema the API publishes for it."""
 import os
 import subprocess
-import sys
 
 import pytest
 
