@@ -41,6 +41,8 @@ def create_app(test_config=None):
         # Served from the installed swagger-ui-bundle, so the docs work without internet access.
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
         API_SPEC_OPTIONS={
+            # Every API operation takes a bearer key; /healthz and /readyz are outside the API.
+            "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         },
         AMQP_URI=os.environ.get("AMQP_URI"),

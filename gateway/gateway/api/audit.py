@@ -2,7 +2,7 @@
 from flask import current_app
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, page_of
+from gateway.api.common import page_of
 from gateway.api.schemas import AuditEntry, AuditQuery
 from gateway.auth import requires_roles
 
@@ -13,7 +13,6 @@ bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit
 @requires_roles("coalition_admin")
 @bp.arguments(AuditQuery, location="query")
 @bp.response(200, page_of(AuditEntry))
-@bp.doc(security=SECURITY)
 def list_audit(query):
     """Key creation and revocation, role changes, partner suspension, charter acceptance, erasure: oldest first."""
     return current_app.extensions["rpc"].call("registry", "list_audit", query["cursor"], query["limit"], query["action"])

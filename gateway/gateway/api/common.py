@@ -9,9 +9,6 @@ from coalition_common.pagination import DEFAULT_PAGE, MAX_PAGE
 from coalition_common.schemas import StrictSchema
 from gateway.auth import current_identity
 
-SECURITY = [{"bearerAuth": []}]
-
-
 def to_wire(value):
     """Loaded request fields back to JSON types for RPC: dates travel as ISO 8601 strings."""
     if isinstance(value, dict):

@@ -1,7 +1,7 @@
 """Who the caller is."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, as_caller
+from gateway.api.common import as_caller
 from gateway.api.schemas import Me
 from gateway.auth import ANY_ROLE, requires_roles
 
@@ -11,7 +11,6 @@ bp = Blueprint("me", __name__, url_prefix="/api/v1", description="The calling st
 @bp.route("/me")
 @requires_roles(*ANY_ROLE)
 @bp.response(200, Me)
-@bp.doc(security=SECURITY)
 def me():
     """The caller's staff record, partner and roles, as the registry knows them."""
     return as_caller("registry", "describe")

@@ -1,7 +1,7 @@
 """Partners, their charter, staff and webhooks."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, page_of
 from gateway.api.schemas import (
     Charter,
     CharterAccept,
@@ -23,7 +23,6 @@ bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description=
 @requires_roles(*ANY_ROLE)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Partner))
-@bp.doc(security=SECURITY)
 def list_partners(query):
     """Partners the caller may see: all for a coalition admin, a hub and its partners for hub
     staff, otherwise the caller's own partner."""
@@ -34,7 +33,6 @@ def list_partners(query):
 @requires_roles("coalition_admin")
 @bp.arguments(PartnerCreate)
 @bp.response(201, Partner)
-@bp.doc(security=SECURITY)
 def create_partner(fields):
     """Register a partner organisation (coalition admins)."""
     return as_caller("registry", "register_partner", fields)
@@ -43,7 +41,6 @@ def create_partner(fields):
 @bp.route("/<string:partner_id>", methods=["GET"])
 @requires_roles(*ANY_ROLE)
 @bp.response(200, Partner)
-@bp.doc(security=SECURITY)
 def get_partner(partner_id):
     """One partner. Another organisation's partner answers 404, as if it did not exist."""
     return as_caller("registry", "get_partner", partner_id)
@@ -53,7 +50,6 @@ def get_partner(partner_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(PartnerUpdate)
 @bp.response(200, Partner)
-@bp.doc(security=SECURITY)
 def update_partner(fields, partner_id):
     """Change a partner's name or sectors (its own admin), region or hub (coalition admins)."""
     return as_caller("registry", "update_partner", partner_id, fields)
@@ -62,7 +58,6 @@ def update_partner(fields, partner_id):
 @bp.route("/<string:partner_id>/suspend", methods=["POST"])
 @requires_roles("coalition_admin")
 @bp.response(200, Partner)
-@bp.doc(security=SECURITY)
 def suspend_partner(partner_id):
     """Suspend a partner: every key of its staff stops working within 30 s."""
     return as_caller("registry", "set_partner_status", partner_id, "suspended")
@@ -71,7 +66,6 @@ def suspend_partner(partner_id):
 @bp.route("/<string:partner_id>/reinstate", methods=["POST"])
 @requires_roles("coalition_admin")
 @bp.response(200, Partner)
-@bp.doc(security=SECURITY)
 def reinstate_partner(partner_id):
     """Make a suspended partner active again."""
     return as_caller("registry", "set_partner_status", partner_id, "active")
@@ -80,7 +74,6 @@ def reinstate_partner(partner_id):
 @bp.route("/<string:partner_id>/charter", methods=["GET"])
 @requires_roles(*ANY_ROLE)
 @bp.response(200, Charter)
-@bp.doc(security=SECURITY)
 def get_charter(partner_id):
     """Whether the partner has accepted the coalition charter, which version, when and by whom."""
     return as_caller("registry", "get_charter", partner_id)
@@ -90,7 +83,6 @@ def get_charter(partner_id):
 @requires_roles("partner_admin")
 @bp.arguments(CharterAccept)
 @bp.response(201, Charter)
-@bp.doc(security=SECURITY)
 def accept_charter(fields, partner_id):
     """Accept the charter for your own partner; until then its mentors stay private and it
     cannot see pooled mentors."""
@@ -101,7 +93,6 @@ def accept_charter(fields, partner_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Staff))
-@bp.doc(security=SECURITY)
 def list_staff(query, partner_id):
     """A partner's staff."""
     return as_caller("registry", "list_staff", partner_id, query["cursor"], query["limit"])
@@ -111,7 +102,6 @@ def list_staff(query, partner_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(StaffCreate)
 @bp.response(201, Staff)
-@bp.doc(security=SECURITY)
 def add_staff(fields, partner_id):
     """Add a staff member to a partner, with partner roles (never coalition_admin)."""
     return as_caller("registry", "add_staff", partner_id, fields)
@@ -121,7 +111,6 @@ def add_staff(fields, partner_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Webhook))
-@bp.doc(security=SECURITY)
 def list_webhooks(query, partner_id):
     """The partner's webhook endpoints."""
     return as_caller("registry", "list_webhooks", partner_id, query["cursor"], query["limit"])
@@ -131,7 +120,6 @@ def list_webhooks(query, partner_id):
 @requires_roles("partner_admin")
 @bp.arguments(WebhookCreate)
 @bp.response(201, NewWebhook)
-@bp.doc(security=SECURITY)
 def register_webhook(fields, partner_id):
     """Register an HTTPS endpoint for event types of your own partner. The signing secret is
     shown once: deliveries carry `X-Coalition-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of

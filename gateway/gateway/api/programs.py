@@ -1,7 +1,7 @@
 """Programmes: a partner's cohorts."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, page_of
 from gateway.api.schemas import Program, ProgramCreate, ProgramFields, ProgramTransition
 from gateway.auth import requires_roles
 
@@ -15,7 +15,6 @@ RUNNERS = ("partner_admin", "coordinator")
 @requires_roles(*READERS)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Program))
-@bp.doc(security=SECURITY)
 def list_programs(query):
     """Programmes of the partners the caller may see."""
     return as_caller("registry", "list_programs", query["cursor"], query["limit"])
@@ -25,7 +24,6 @@ def list_programs(query):
 @requires_roles(*RUNNERS)
 @bp.arguments(ProgramCreate)
 @bp.response(201, Program)
-@bp.doc(security=SECURITY)
 def create_program(fields):
     """Create a programme for your own partner, in `draft`. Unset fields take the defaults of
     the quality criteria: groups of 3 to 5 mentees, 5 sessions of 2 hours over 10 weeks, contact
@@ -36,7 +34,6 @@ def create_program(fields):
 @bp.route("/<string:program_id>", methods=["GET"])
 @requires_roles(*READERS)
 @bp.response(200, Program)
-@bp.doc(security=SECURITY)
 def get_program(program_id):
     """One programme."""
     return as_caller("registry", "get_program", program_id)
@@ -46,7 +43,6 @@ def get_program(program_id):
 @requires_roles(*RUNNERS)
 @bp.arguments(ProgramFields)
 @bp.response(200, Program)
-@bp.doc(security=SECURITY)
 def update_program(fields, program_id):
     """Change a programme's settings (not its status, which has its own action)."""
     return as_caller("registry", "update_program", program_id, fields)
@@ -55,7 +51,6 @@ def update_program(fields, program_id):
 @bp.route("/<string:program_id>", methods=["DELETE"])
 @requires_roles(*RUNNERS)
 @bp.response(204)
-@bp.doc(security=SECURITY)
 def delete_program(program_id):
     """Delete a programme that is still a draft."""
     as_caller("registry", "delete_program", program_id)
@@ -65,7 +60,6 @@ def delete_program(program_id):
 @requires_roles(*RUNNERS)
 @bp.arguments(ProgramTransition)
 @bp.response(200, Program)
-@bp.doc(security=SECURITY)
 def transition_program(fields, program_id):
     """Move a programme one step on (draft → recruiting → matching → running → closed), or close it early."""
     return as_caller("registry", "transition_program", program_id, fields)

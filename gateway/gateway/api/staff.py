@@ -1,7 +1,7 @@
 """Staff members and their API keys."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, page_of
 from gateway.api.schemas import Key, KeyCreate, NewKey, Staff, StaffUpdate
 from gateway.auth import ANY_ROLE, requires_roles
 
@@ -11,7 +11,6 @@ bp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff membe
 @bp.route("/staff/<string:staff_id>", methods=["GET"])
 @requires_roles(*ANY_ROLE)
 @bp.response(200, Staff)
-@bp.doc(security=SECURITY)
 def get_staff(staff_id):
     """A staff member of a partner the caller may see."""
     return as_caller("registry", "get_staff", staff_id)
@@ -21,7 +20,6 @@ def get_staff(staff_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(StaffUpdate)
 @bp.response(200, Staff)
-@bp.doc(security=SECURITY)
 def update_staff(fields, staff_id):
     """Change a staff member's name or partner roles."""
     return as_caller("registry", "update_staff", staff_id, fields)
@@ -30,7 +28,6 @@ def update_staff(fields, staff_id):
 @bp.route("/staff/<string:staff_id>", methods=["DELETE"])
 @requires_roles("coalition_admin", "partner_admin")
 @bp.response(204)
-@bp.doc(security=SECURITY)
 def erase_staff(staff_id):
     """Erase a staff member's personal data and revoke their keys."""
     as_caller("registry", "erase_staff", staff_id)
@@ -40,7 +37,6 @@ def erase_staff(staff_id):
 @requires_roles(*ANY_ROLE)
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Key))
-@bp.doc(security=SECURITY)
 def list_keys(query, staff_id):
     """A staff member's keys (prefix, dates, last use; never the key): yours, or your staff's as partner admin."""
     return as_caller("registry", "list_keys", staff_id, query["cursor"], query["limit"])
@@ -50,7 +46,6 @@ def list_keys(query, staff_id):
 @requires_roles(*ANY_ROLE)
 @bp.arguments(KeyCreate)
 @bp.response(201, NewKey)
-@bp.doc(security=SECURITY)
 def issue_key(fields, staff_id):
     """A new key, shown once, with an optional expiry."""
     return as_caller("registry", "issue_key", staff_id, fields)
@@ -59,7 +54,6 @@ def issue_key(fields, staff_id):
 @bp.route("/keys/<string:key_id>", methods=["DELETE"])
 @requires_roles(*ANY_ROLE)
 @bp.response(200, Key)
-@bp.doc(security=SECURITY)
 def revoke_key(key_id):
     """Revoke a key. The gateway stops accepting it within 30 s."""
     return as_caller("registry", "revoke_key", key_id)

@@ -1,7 +1,7 @@
 """A partner's webhook endpoints and their deliveries."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import SECURITY, PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, page_of
 from gateway.api.schemas import Delivery, Webhook
 from gateway.auth import requires_roles
 
@@ -11,7 +11,6 @@ bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description=
 @bp.route("/<string:webhook_id>", methods=["GET"])
 @requires_roles("coalition_admin", "partner_admin")
 @bp.response(200, Webhook)
-@bp.doc(security=SECURITY)
 def get_webhook(webhook_id):
     """One webhook endpoint (never its secret)."""
     return as_caller("registry", "get_webhook", webhook_id)
@@ -20,7 +19,6 @@ def get_webhook(webhook_id):
 @bp.route("/<string:webhook_id>", methods=["DELETE"])
 @requires_roles("partner_admin")
 @bp.response(204)
-@bp.doc(security=SECURITY)
 def delete_webhook(webhook_id):
     """Stop sending to this endpoint."""
     as_caller("registry", "delete_webhook", webhook_id)
@@ -30,7 +28,6 @@ def delete_webhook(webhook_id):
 @requires_roles("coalition_admin", "partner_admin")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Delivery))
-@bp.doc(security=SECURITY)
 def list_deliveries(query, webhook_id):
     """Recent deliveries with their status, attempts and last HTTP status."""
     return as_caller("registry", "list_deliveries", webhook_id, query["cursor"], query["limit"])
