@@ -96,6 +96,6 @@ def demo(platform):
     return platform.demo_credentials
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def api(platform):
     return lambda key=None: Api(platform.gateway_url, key)

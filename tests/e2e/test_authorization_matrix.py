@@ -112,13 +112,6 @@ def coalition(api, admin_key):
     return Coalition(api, admin_key)
 
 
-@pytest.fixture(scope="module")
-def api(platform):
-    from harness import Api
-
-    return lambda key=None: Api(platform.gateway_url, key)
-
-
 def target_id(coalition, kind, partner, made={}):
     if kind == "partner":
         return coalition.partners[partner]

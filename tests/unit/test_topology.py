@@ -5,10 +5,11 @@ from nameko.events import EventHandler
 
 from coalition_common.events import consumer_queue
 from coalition_common.topology import SUBSCRIPTIONS
+from mentor_bank.service import MentorBankService
 from registry.service import RegistryService
 from reporting.service import ReportingService
 
-CONSUMERS = {"reporting": ReportingService, "registry": RegistryService}
+CONSUMERS = {"reporting": ReportingService, "registry": RegistryService, "mentor_bank": MentorBankService}
 
 
 def declared_handlers():

@@ -1,8 +1,7 @@
 """The audit log of privileged actions."""
-from flask import current_app
 from flask_smorest import Blueprint
 
-from gateway.api.common import page_of
+from gateway.api.common import as_caller, page_of
 from gateway.api.schemas import AuditEntry, AuditQuery
 from gateway.auth import requires_roles
 
@@ -15,4 +14,4 @@ bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit
 @bp.response(200, page_of(AuditEntry))
 def list_audit(query):
     """Key creation and revocation, role changes, partner suspension, charter acceptance, erasure: oldest first."""
-    return current_app.extensions["rpc"].call("registry", "list_audit", query["cursor"], query["limit"], query["action"])
+    return as_caller("registry", "list_audit", query["cursor"], query["limit"], query["action"])

@@ -9,4 +9,5 @@ SUBSCRIPTIONS = [
     ("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled"),
     ("matching", "mentee.enrolled", "registry", "queue_webhook_mentee_enrolled"),
     ("mentor_bank", "mentor.registered", "registry", "queue_webhook_mentor_registered"),
+    ("registry", "charter.accepted", "mentor_bank", "record_charter_accepted"),
 ]

@@ -3,11 +3,11 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from coalition_common.errors import EXPECTED
-from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox
+from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox, reliable_event_handler
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
 from coalition_common.tracing import Tracing
-from mentor_bank import mentors
+from mentor_bank import mentors, pool
 
 
 class MentorBankService(HealthEntrypoints):
@@ -26,6 +26,14 @@ class MentorBankService(HealthEntrypoints):
     @rpc
     def count_mentors(self, partner_id=None):
         return mentors.count_mentors(self.database, partner_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_mentors(self, identity, cursor=None, limit=50):
+        return pool.list_mentors(self.database, identity, cursor, limit)
+
+    @reliable_event_handler("registry", "charter.accepted")
+    def record_charter_accepted(self, event):
+        pool.join(self.database, event)
 
     @timer(interval=10)
     def relay_events(self):

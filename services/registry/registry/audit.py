@@ -1,6 +1,7 @@
 """The audit log of privileged actions. Entries name actors and targets by id, never by name."""
 from pymongo import ASCENDING
 
+from coalition_common.errors import Forbidden
 from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
 
@@ -30,7 +31,10 @@ def record(database, identity, action, target_type, target_id, partner_id=None, 
     })
 
 
-def list_entries(database, cursor=None, limit=50, action=None):
+def list_entries(database, identity, cursor=None, limit=50, action=None):
+    # The gateway checks the role too; the registry does not rely on it.
+    if "coalition_admin" not in identity.get("roles", ()):
+        raise Forbidden("Only coalition admins read the audit log.")
     query = {"action": action} if action else {}
     entries, next_cursor = page(database.audit, query, cursor, limit)
     for entry in entries:

@@ -99,11 +99,16 @@ def accept_charter(database, identity, partner_id, payload):
         raise Forbidden("Only the partner's own admin accepts its charter.")
     fields = load(CharterSchema(), payload)
     charter = {"version": fields["version"], "accepted_at": utcnow(), "accepted_by": identity["staff_id"]}
-    result = database.partners.update_one({"_id": partner_id, "charter": None}, {"$set": {"charter": charter, "updated_at": utcnow()}})
+    # The mentor bank learns of it by event: the partner's mentors join the shared pool.
+    event = outbox_entry("charter.accepted", {"partner_id": partner_id, "version": fields["version"]})
+    result = database.partners.update_one(
+        {"_id": partner_id, "charter": None},
+        {"$set": {"charter": charter, "updated_at": utcnow()}, "$push": {"outbox": event}},
+    )
     if result.modified_count == 0:
         raise Conflict("The charter was already accepted.", {"version": ["Already accepted."]})
     audit.record(database, identity, "charter.accepted", "partner", partner_id, partner_id, {"version": fields["version"]})
-    return get_charter(database, identity, partner_id)
+    return get_charter(database, identity, partner_id), [event]
 
 
 def get_charter(database, identity, partner_id):

@@ -72,7 +72,9 @@ class RegistryService(HealthEntrypoints):
 
     @api
     def accept_charter(self, identity, partner_id, payload):
-        return partners.accept_charter(self.database, identity, partner_id, payload)
+        charter, events = partners.accept_charter(self.database, identity, partner_id, payload)
+        publish_outbox(self.database.partners, partner_id, events, self.dispatch)
+        return charter
 
     @api
     def get_charter(self, identity, partner_id):
@@ -130,8 +132,8 @@ class RegistryService(HealthEntrypoints):
 
     # audit
     @api
-    def list_audit(self, cursor=None, limit=50, action=None):
-        return audit.list_entries(self.database, cursor, limit, action)
+    def list_audit(self, identity, cursor=None, limit=50, action=None):
+        return audit.list_entries(self.database, identity, cursor, limit, action)
 
     # webhooks
     @api
