@@ -1,6 +1,7 @@
 """RFC 9457 problem details for every error, and an X-Request-ID on every response."""
 import logging
 import re
+import traceback
 import uuid
 
 from flask import g, jsonify, request
@@ -93,6 +94,7 @@ def init_app(app):
     def unexpected(exc):
         if isinstance(exc, HTTPException):
             return from_http_exception(exc)
-        # Logged with the request id only; the body never carries a stack trace.
-        log.exception("unhandled error rid=%s", g.get("request_id"))
+        # Logged with its type and stack only: an error's message can quote what a person typed
+        # (a duplicate email, say). The response never carries either.
+        log.error("unhandled %s rid=%s\n%s", type(exc).__name__, g.get("request_id"), "".join(traceback.format_tb(exc.__traceback__)))
         return problem(500, "Internal server error", "Something went wrong; quote the request id.")

@@ -313,9 +313,9 @@ def test_probes_hit_the_health_endpoints():
     deployments = by_kind(rendered, "Deployment")
     for name in SERVICES:
         c = pod_spec(deployments[name])["containers"][0]
-        for probe in ("livenessProbe", "readinessProbe"):
+        for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/healthz")):
             get = c[probe]["httpGet"]
-            assert (get["path"], named_port(c, get["port"])) == ("/healthz", 8000), f"{name} {probe}"
+            assert (get["path"], named_port(c, get["port"])) == (path, 8000), f"{name} {probe}"
         env = {e["name"]: e.get("value") for e in c["env"]}
         assert env["HEALTH_ADDRESS"] == "0.0.0.0:8000"
     c = pod_spec(deployments["gateway"])["containers"][0]

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+import requests
 
 from harness import ROOT, free_port, wait_for
 
@@ -125,6 +126,9 @@ def test_a_database_restart_mid_stream_loses_no_event(platform_factory, tmp_path
             consumer.dispatch("matching", "mentee.enrolled", event)
         wait_for(lambda: enrolled_facts(consumer) == 10, message="the first 10 facts")
         database.kill()
+        health = f"http://{consumer.stack.health_address('reporting')}"
+        assert requests.get(health + "/livez", timeout=5).status_code == 200  # alive: no restart
+        assert requests.get(health + "/healthz", timeout=10).status_code == 503  # not ready
         for event in events[10:]:
             consumer.dispatch("matching", "mentee.enrolled", event)
         time.sleep(2)  # the consumer meets the outage and requeues

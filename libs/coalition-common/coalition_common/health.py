@@ -20,8 +20,10 @@ def service_health(service_name, database):
 
 
 class HealthEntrypoints:
-    """Mixed into every service: `health` over RPC for the gateway's /readyz, and GET /healthz
-    over HTTP for Kubernetes probes. Needs the service's `database` dependency."""
+    """Mixed into every service: `health` over RPC for the gateway's /readyz; over HTTP,
+    GET /healthz (the database answers: readiness) and GET /livez (the process answers:
+    liveness, so a database outage takes pods out of rotation without restarting them all).
+    Needs the service's `database` dependency."""
 
     @rpc
     def health(self):
@@ -31,3 +33,7 @@ class HealthEntrypoints:
     def healthz(self, request):
         answer = service_health(self.name, self.database)
         return (200 if answer["status"] == "ok" else 503), json.dumps(answer)
+
+    @http("GET", "/livez")
+    def livez(self, request):
+        return 200, json.dumps({"service": self.name, "status": "alive"})
