@@ -119,3 +119,10 @@ def test_privileged_actions_land_in_the_audit_log(api, admin_key, ngo_admin, dem
     assert all(e["actor_staff_id"] for e in entries)
     assert "Audited" not in str(entries)
     assert ngo_admin.get("/api/v1/audit").status_code == 403
+
+
+def test_a_partner_admin_cannot_erase_themselves(ngo_admin):
+    me = ngo_admin.get("/api/v1/me").json()
+    response = ngo_admin.request("DELETE", f"/api/v1/staff/{me['staff']['id']}")
+    assert response.status_code == 409
+    assert ngo_admin.get("/api/v1/me").status_code == 200

@@ -61,6 +61,9 @@ def update_staff(database, identity, staff_id, payload):
 def erase_staff(database, identity, staff_id):
     """Erase a staff member's personal data and revoke their keys; the id stays for the audit log."""
     staff = _partner_staff(database, identity, staff_id, scope.find_writable)
+    if staff_id == identity.get("staff_id"):
+        # Nobody erases themselves by accident and locks their partner out: another admin does it.
+        raise Conflict("You cannot erase yourself; ask another partner admin.", {"staff_id": ["That is you."]})
     now = utcnow()
     database.api_keys.update_many({"staff_id": staff_id, "revoked_at": None}, {"$set": {"revoked_at": now}})
     database.staff.update_one(
