@@ -7,7 +7,7 @@ import pytest
 from harness import AMQP_PORT, MONGO_PORT, Api, Platform
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def infrastructure():
     """The suite needs the real broker and database; `make test` starts them."""
     for port, what in ((AMQP_PORT, "RabbitMQ"), (MONGO_PORT, "FerretDB/MongoDB")):
@@ -18,7 +18,7 @@ def infrastructure():
 
 
 @pytest.fixture(scope="session")
-def platform_factory(tmp_path_factory, otlp):
+def platform_factory(infrastructure, tmp_path_factory, otlp):
     # Depends on the receiver so that it outlives the stacks: their exporters flush on stop.
     made = []
 

@@ -1,6 +1,4 @@
 """Who a key belongs to, and the coalition-admin key bootstrap."""
-from pymongo import ASCENDING
-
 from coalition_common.errors import Conflict, Forbidden, Unauthenticated, ValidationFailed
 from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
@@ -11,20 +9,6 @@ from registry.schemas import KeyCreateSchema, KeySchema
 # last_used_at is written at most this often per key, so authentication stays a read.
 LAST_USED_RESOLUTION_SECONDS = 60
 BOOTSTRAP_ADMIN_EMAIL = "coalition-admin@coalition.invalid"
-
-
-def prepare(database):
-    database.api_keys.create_index([("hash", ASCENDING)], unique=True)
-    database.api_keys.create_index([("staff_id", ASCENDING)])
-    database.staff.create_index([("partner_id", ASCENDING)])
-    database.staff.create_index([("email", ASCENDING)], unique=True)
-    database.partners.create_index([("name", ASCENDING)], unique=True)
-    database.programs.create_index([("partner_id", ASCENDING)])
-    database.webhooks.create_index([("partner_id", ASCENDING)])
-    database.webhook_deliveries.create_index([("webhook_id", ASCENDING)])
-    database.webhook_deliveries.create_index([("key", ASCENDING)], unique=True)
-    database.webhook_deliveries.create_index([("status", ASCENDING)])
-    audit.prepare(database)
 
 
 def authenticate(database, key):

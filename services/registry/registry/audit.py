@@ -1,6 +1,4 @@
 """The audit log of privileged actions. Entries name actors and targets by id, never by name."""
-from pymongo import ASCENDING
-
 from coalition_common.errors import Forbidden
 from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
@@ -10,10 +8,6 @@ ACTIONS = (
     "partner.registered", "partner.suspended", "partner.reinstated", "partner.updated", "charter.accepted",
     "webhook.created", "webhook.deleted",
 )
-
-
-def prepare(database):
-    database.audit.create_index([("action", ASCENDING)])
 
 
 def record(database, identity, action, target_type, target_id, partner_id=None, details=None):

@@ -10,7 +10,7 @@ from coalition_common.events import DeclaringEventDispatcher, publish_outbox, re
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
 from coalition_common.tracing import Tracing
-from registry import access, audit, partners, programs, staff, webhooks
+from registry import access, audit, indexes, partners, programs, staff, webhooks
 
 api = rpc(expected_exceptions=EXPECTED)
 
@@ -19,7 +19,7 @@ class RegistryService(HealthEntrypoints):
     name = "registry"
 
     tracing = Tracing()
-    database = MongoDatabase(prepare=access.prepare)
+    database = MongoDatabase(prepare=indexes.prepare)
     dispatch = DeclaringEventDispatcher()
 
     # access
