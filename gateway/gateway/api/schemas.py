@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from coalition_common import codes
 from coalition_common.schemas import StrictSchema
+from gateway.api.common import PageQuery
 
 PARTNER_KINDS = ("ngo", "employer", "industry_association", "public_body", "education", "regional_hub")
 PARTNER_ROLES = ("partner_admin", "coordinator", "recruiter", "analyst")
@@ -160,9 +161,7 @@ class AuditEntry(Schema):
     details = fields.Dict()
 
 
-class AuditQuery(StrictSchema):
-    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+class AuditQuery(PageQuery):
     action = fields.String(load_default=None, validate=validate.Length(max=50))
 
 
