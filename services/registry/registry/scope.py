@@ -25,6 +25,9 @@ def readable_partner_query(identity):
 def readable_partner_ids(database, identity):
     if is_admin(identity):
         return None  # no restriction
+    own = identity.get("partner_id")
+    if not (own and identity.get("hub_id") == own):
+        return [own]  # known without asking the database
     return [p["_id"] for p in database.partners.find(readable_partner_query(identity), {"_id": 1})]
 
 
