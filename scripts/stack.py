@@ -37,6 +37,7 @@ class Stack:
         self.gateway_port = gateway_port
         self.health_base_port = health_base_port
         self.health_ports = health_ports or {}
+        self._children = {}  # processes this Stack started, so it can reap them
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -91,7 +92,6 @@ class Stack:
             start_new_session=True,
         )
         self._pidfile(name).write_text(str(process.pid))
-        self._children = getattr(self, "_children", {})
         self._children[name] = process
         return True
 
@@ -120,7 +120,7 @@ class Stack:
         return self.stop(name, sig=signal.SIGKILL, wait=5.0)
 
     def _reap(self, name):
-        child = getattr(self, "_children", {}).get(name)
+        child = self._children.get(name)
         if child is not None:
             child.poll()
 

@@ -5,8 +5,8 @@
   A timer relays whatever a crash or a broker outage left behind.
 - Consumer queues are durable and declared by the publisher up front, so an event published
   before its consumer first starts is kept, not dropped.
-- Consumers requeue on a transient failure (database or broker away) and record each event id
-  they applied, so redelivery is harmless.
+- Consumers requeue on a transient failure (database or broker away) and store what they apply
+  under the event id, so redelivery is harmless.
 """
 import datetime
 import logging
@@ -15,7 +15,7 @@ from kombu import Connection, Queue
 from nameko.events import SERVICE_POOL, EventDispatcher, EventHandler
 from nameko.exceptions import RpcTimeout
 from nameko.standalone.events import get_event_exchange
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import ConnectionFailure
 
 from coalition_common import config
 from coalition_common.ids import new_id, utcnow
@@ -97,15 +97,6 @@ def relay_outbox(collection, dispatch, older_than_seconds=5, limit=200):
     ).limit(limit):
         published += publish_outbox(collection, document["_id"], document["outbox"], dispatch)
     return published
-
-
-def mark_applied(collection, event_id):
-    """Record an event id as applied. False when it already was (a redelivery)."""
-    try:
-        collection.insert_one({"_id": event_id, "applied_at": utcnow()})
-        return True
-    except DuplicateKeyError:
-        return False
 
 
 class ReliableEventHandler(EventHandler):

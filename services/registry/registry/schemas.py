@@ -131,15 +131,6 @@ class WebhookSchema(StrictSchema):
     created_at = fields.AwareDateTime(dump_only=True)
 
 
-class IdentitySchema(Schema):
-    staff_id = fields.String()
-    partner_id = fields.String(allow_none=True)
-    hub_id = fields.String(allow_none=True)
-    roles = fields.List(fields.String())
-    key_id = fields.String()
-    charter_accepted = fields.Boolean()
-
-
 class MeSchema(Schema):
     staff = fields.Nested(StaffSchema)
     partner = fields.Nested(PartnerSchema, allow_none=True)

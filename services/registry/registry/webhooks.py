@@ -16,6 +16,7 @@ import time
 import urllib.parse
 
 import requests
+from marshmallow import ValidationError
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -23,7 +24,6 @@ from coalition_common.errors import validation_failed
 from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
 from coalition_common.schemas import load, public
-from marshmallow import ValidationError
 from registry import audit, scope
 from registry.schemas import WebhookSchema
 
