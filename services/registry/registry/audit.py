@@ -4,7 +4,8 @@ from coalition_common.ids import new_id, utcnow
 from coalition_common.pagination import page
 
 ACTIONS = (
-    "key.created", "key.revoked", "key.bootstrapped", "staff.created", "staff.roles_changed", "staff.erased",
+    "key.created", "key.revoked", "key.bootstrapped", "enrolment.issued", "enrolment.exchanged",
+    "staff.created", "staff.roles_changed", "staff.erased",
     "partner.registered", "partner.suspended", "partner.reinstated", "partner.updated", "charter.accepted",
     "webhook.created", "webhook.deleted",
 )

@@ -74,3 +74,20 @@ def find_writable_partner(database, identity, partner_id):
     if not writable(identity, partner_id):
         raise NotFound("No such partner.")
     return document
+
+
+def own_partner_query(identity):
+    """Objects of the caller's own partner only (everything for a coalition admin): for actions
+    whose tenancy rule is the own partner, such as a partner's staff and webhooks, which hub staff
+    do not read."""
+    return {} if is_admin(identity) else {"partner_id": identity.get("partner_id")}
+
+
+def find_own(database, collection, identity, object_id, what):
+    """The object if it belongs to the caller's own partner (any, for a coalition admin), else NotFound."""
+    if not isinstance(object_id, str) or len(object_id) > 64:
+        raise NotFound(f"No such {what}.")
+    document = database[collection].find_one(both({"_id": object_id}, own_partner_query(identity)))
+    if document is None:
+        raise NotFound(f"No such {what}.")
+    return document
