@@ -72,6 +72,8 @@ def test_signed_delivery_of_own_events_and_nothing_else(platform, api, demo, web
         webhook = created.json()
         assert webhook["secret"].startswith("whsec_")
         assert "secret" not in ngo_admin.get(f"/api/v1/webhooks/{webhook['id']}").json()
+        stored = platform.database("registry").webhooks.find_one({"_id": webhook["id"]})
+        assert "secret" not in stored and webhook["secret"] not in repr(stored)  # encrypted at rest
 
         other = platform.rpc("matching", "enrol_mentee", employer_id, MENTEE)
         own = platform.rpc("matching", "enrol_mentee", ngo_id, MENTEE)
@@ -119,3 +121,13 @@ def test_webhooks_must_be_https(api, demo):
     ngo_id = ngo_admin.get("/api/v1/me").json()["partner"]["id"]
     response = ngo_admin.post(f"/api/v1/partners/{ngo_id}/webhooks", json={"url": "http://127.0.0.1:9/plain", "event_types": ["mentee.enrolled"]})
     assert response.status_code == 422 and "url" in response.json()["errors"]
+
+
+def test_a_target_that_is_not_allowed_gets_one_answer_whatever_the_reason(api, demo):
+    ngo_admin = demo_client(api, demo, "ngo", "partner_admin")
+    ngo_id = ngo_admin.get("/api/v1/me").json()["partner"]["id"]
+    # The platform under test allows loopback (its receivers listen there), so a name that does not
+    # resolve stands in for every refusal: the answer must not say which rule refused.
+    response = ngo_admin.post(f"/api/v1/partners/{ngo_id}/webhooks", json={"url": "https://nowhere.invalid/hook", "event_types": ["mentee.enrolled"]})
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"url": ["The target is not allowed."]}

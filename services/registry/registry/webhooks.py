@@ -1,8 +1,14 @@
 """Outbound webhooks: partners' own HTTPS endpoints, told about events of their own partner.
 
 Deliveries carry ids the partner already owns and nothing else, are signed with an HMAC secret
-shown once at registration, and are retried with exponential backoff. A delivery's id is the
-event id plus the webhook id, so a redelivered event never queues a second delivery.
+shown once at registration (stored encrypted), and are retried with exponential backoff. A
+delivery's id is the event id plus the webhook id, so a redelivered event never queues a second
+delivery.
+
+A partner chooses the URL, so it could point into the platform's own network. Each attempt
+resolves the name once, refuses every address that is not plainly on the public internet, and
+connects to that very address: the name goes only into TLS (SNI and certificate check) and the
+Host header, so a DNS answer that changes after the check cannot redirect the connection.
 """
 import datetime
 import hashlib
@@ -12,83 +18,228 @@ import json
 import os
 import secrets
 import socket
+import threading
 import time
 import urllib.parse
+from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 
-import requests
+from cryptography.fernet import Fernet, InvalidToken
 from marshmallow import ValidationError
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from urllib3.connection import HTTPSConnection
 
-from coalition_common.errors import validation_failed
+from coalition_common.errors import NotFound, validation_failed
 from coalition_common.ids import new_id, utcnow
+from coalition_common.mongo import is_duplicate_key
 from coalition_common.pagination import page
 from coalition_common.schemas import load, public
 from registry import audit, scope
 from registry.schemas import WebhookSchema
 
 MAX_ATTEMPTS = 8
-TIMEOUT_SECONDS = 5
-LEASE_SECONDS = 60
+ATTEMPT_SECONDS = 10  # connect, TLS, send and the response's status line and headers, all together
+CONCURRENT_DELIVERIES = 8
+PER_WEBHOOK_AT_ONCE = 2  # so one partner's backlog cannot take every slot
+LEASE_SECONDS = 60  # well above ATTEMPT_SECONDS: a lease only runs out when its sender died
+CLAIMS_KEPT_SECONDS = 86400  # a delivery's last retry comes ~21 min after it was queued
+
+# One answer for every refusal: which rule refused, or whether the name resolved at all, would
+# let a partner map the platform's internal network.
+REFUSED = "The target is not allowed."
+
+# Ranges that Python's `is_global` lets through (some also fall in its `is_reserved`, which has
+# changed between Python versions) but that do not name one public host: translators and tunnels
+# embed an IPv4 address we cannot vouch for.
+REFUSED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "64:ff9b::/96",    # NAT64, well-known prefix (RFC 6052)
+    "64:ff9b:1::/48",  # NAT64, local use (RFC 8215)
+    "2002::/16",       # 6to4 (RFC 3056)
+    "2001::/32",       # Teredo (RFC 4380)
+    "fec0::/10",       # site-local, deprecated but still routed by some stacks
+    "3fff::/20",       # documentation (RFC 9637)
+    "192.88.99.0/24",  # 6to4 relay anycast (RFC 7526)
+))
+
+Target = namedtuple("Target", "host port path address")
 
 
-def shown(document):
-    return WebhookSchema().dump(public({k: v for k, v in document.items() if k != "secret"}))
+class TargetRefused(Exception):
+    """A webhook URL this platform will not connect to. Its message is always REFUSED."""
+
+    def __init__(self):
+        super().__init__(REFUSED)
 
 
-def _private_allowed():
-    # Only for tests and local demos: production refuses loopback and private targets (SSRF).
+class SecretKeyError(RuntimeError):
+    """WEBHOOK_SECRET_KEY is missing, malformed or not the key the stored secrets were encrypted
+    with: the registry must not start, since it could neither store nor use signing secrets."""
+
+
+def private_allowed():
+    # Only for tests and local demos: loopback and private targets on any port.
     return os.environ.get("WEBHOOK_ALLOW_PRIVATE", "").lower() == "true"
 
 
-def check_target(url):
-    """Refuse targets that resolve to loopback, private, link-local or otherwise internal
-    addresses, so a webhook cannot be pointed at the platform's own network."""
-    host = urllib.parse.urlsplit(url).hostname
+def allowed_ports():
+    raw = os.environ.get("WEBHOOK_PORTS", "") or "443"
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, 443, proto=socket.IPPROTO_TCP)}
-    except (socket.gaierror, UnicodeError):
-        return "The host does not resolve."
-    if _private_allowed():
-        return None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            return "The host resolves to an internal address."
+        ports = frozenset(int(port) for port in raw.split(",") if port.strip())
+    except ValueError:
+        ports = frozenset({0})
+    if not ports or not all(0 < port < 65536 for port in ports):
+        raise ValueError("WEBHOOK_PORTS must be a comma-separated list of port numbers, e.g. 443,8443")
+    return ports
+
+
+def address_allowed(address):
+    """Whether an address is plainly on the public internet (IPv4-mapped ones come unwrapped)."""
+    if not address.is_global or address.is_multicast or address.is_reserved:
+        return False
+    return not any(address in network for network in REFUSED_NETWORKS if network.version == address.version)
+
+
+def resolve_target(url):
+    """The URL's host name, port and path and the one address to connect to, or TargetRefused.
+
+    The name is resolved once, here. Every address it resolves to must be allowed, not just the
+    first: otherwise which one a later lookup picks would decide."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = 443 if parts.port is None else parts.port
+        host = parts.hostname
+        # Credentials in the URL would never be sent: refuse rather than drop them silently.
+        if parts.scheme != "https" or not host or parts.username is not None or parts.password is not None:
+            raise TargetRefused()
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            host = host.encode("idna").decode("ascii")  # an A-label for DNS, SNI and Host
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except (ValueError, UnicodeError, OSError):  # a bad port or name, or a name that does not resolve
+        raise TargetRefused() from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    # ::ffff:a.b.c.d is IPv4 a.b.c.d: judged, and connected to, as that.
+    addresses = [a.ipv4_mapped if a.version == 6 and a.ipv4_mapped else a for a in addresses]
+    if not addresses:
+        raise TargetRefused()
+    if not private_allowed() and (port not in allowed_ports() or not all(address_allowed(a) for a in addresses)):
+        raise TargetRefused()
+    path = urllib.parse.quote(parts.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        path += "?" + urllib.parse.quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    return Target(host, port, path, str(addresses[0]))
+
+
+def check_target(url):
+    """None if webhooks may be sent to `url`, else the one message every refusal gets."""
+    try:
+        resolve_target(url)
+    except TargetRefused:
+        return REFUSED
     return None
+
+
+# --- signing secrets, encrypted at rest ---
+
+def secret_box():
+    """The Fernet key signing secrets are encrypted with. Called at service start (through
+    encrypt_plain_secrets) so a missing key stops the registry there, not at each delivery."""
+    key = os.environ.get("WEBHOOK_SECRET_KEY", "")
+    if not key:
+        raise SecretKeyError(
+            "WEBHOOK_SECRET_KEY is not set. It encrypts webhook signing secrets; generate one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
+    try:
+        return Fernet(key.encode())
+    except ValueError:
+        raise SecretKeyError("WEBHOOK_SECRET_KEY is not a Fernet key (32 bytes, url-safe base64).") from None
+
+
+def signing_secret(database, box, webhook):
+    """The webhook's secret in clear. A document from before encryption holds it plain: it is
+    encrypted now, and still used as it is."""
+    if "secret_encrypted" in webhook:
+        return box.decrypt(webhook["secret_encrypted"].encode()).decode()
+    plain = webhook["secret"]
+    database.webhooks.update_one({"_id": webhook["_id"], "secret": plain},
+                                 {"$set": {"secret_encrypted": box.encrypt(plain.encode()).decode()},
+                                  "$unset": {"secret": ""}})
+    return plain
+
+
+def prepare(database):
+    """At service start: settings that would otherwise fail at each delivery fail here, and
+    secrets stored in clear are encrypted."""
+    allowed_ports()
+    return encrypt_plain_secrets(database)
+
+
+def encrypt_plain_secrets(database):
+    """At service start: check the key (present, and the one stored secrets were encrypted with),
+    and encrypt any secret still stored in clear. Returns how many were encrypted."""
+    box = secret_box()
+    sample = database.webhooks.find_one({"secret_encrypted": {"$exists": True}}, {"secret_encrypted": 1})
+    if sample is not None:
+        try:
+            box.decrypt(sample["secret_encrypted"].encode())
+        except InvalidToken:
+            raise SecretKeyError("WEBHOOK_SECRET_KEY does not decrypt the stored webhook secrets: "
+                                 "it is not the key they were encrypted with.") from None
+    encrypted = 0
+    for webhook in database.webhooks.find({"secret": {"$exists": True}}, {"secret": 1}):
+        signing_secret(database, box, webhook)
+        encrypted += 1
+    return encrypted
+
+
+# --- the API ---
+
+def shown(document):
+    return WebhookSchema().dump(public({k: v for k, v in document.items() if k not in ("secret", "secret_encrypted")}))
+
+
+def find_webhook(database, identity, webhook_id, writable=False):
+    """A webhook of the caller's own partner (the policy's tenancy: hub staff do not read
+    members' webhooks); a deleted one is gone."""
+    find = scope.find_writable if writable else scope.find_own
+    webhook = find(database, "webhooks", identity, webhook_id, "webhook")
+    if webhook["status"] == "deleted":
+        raise NotFound("No such webhook.")
+    return webhook
 
 
 def register_webhook(database, identity, partner_id, payload):
     scope.find_writable_partner(database, identity, partner_id)
     fields = load(WebhookSchema(), payload)
-    problem = check_target(fields["url"])
-    if problem:
-        raise validation_failed(ValidationError({"url": [problem]}))
+    if check_target(fields["url"]) is not None:
+        raise validation_failed(ValidationError({"url": [REFUSED]}))
     secret = "whsec_" + secrets.token_urlsafe(32)
-    document = dict(fields, _id=new_id(), partner_id=partner_id, secret=secret, status="active", created_at=utcnow())
+    document = dict(fields, _id=new_id(), partner_id=partner_id, status="active", created_at=utcnow(),
+                    secret_encrypted=secret_box().encrypt(secret.encode()).decode())
     database.webhooks.insert_one(document)
     audit.record(database, identity, "webhook.created", "webhook", document["_id"], partner_id, {"event_types": fields["event_types"]})
     return dict(shown(document), secret=secret)
 
 
 def list_webhooks(database, identity, partner_id, cursor=None, limit=50):
-    scope.find_readable_partner(database, identity, partner_id)
-    documents, next_cursor = page(database.webhooks, {"partner_id": partner_id, "status": "active"}, cursor, limit)
+    scope.find_writable_partner(database, identity, partner_id)  # own partner only
+    documents, next_cursor = page(database.webhooks, {"partner_id": partner_id, "status": "active"}, cursor, limit,
+                                  projection={"secret": 0, "secret_encrypted": 0})
     return {"items": [shown(d) for d in documents], "next_cursor": next_cursor}
 
 
 def get_webhook(database, identity, webhook_id):
-    return shown(scope.find_readable(database, "webhooks", identity, webhook_id, "webhook"))
+    return shown(find_webhook(database, identity, webhook_id))
 
 
 def delete_webhook(database, identity, webhook_id):
-    webhook = scope.find_writable(database, "webhooks", identity, webhook_id, "webhook")
+    webhook = find_webhook(database, identity, webhook_id, writable=True)
     database.webhooks.update_one({"_id": webhook_id}, {"$set": {"status": "deleted"}})
     audit.record(database, identity, "webhook.deleted", "webhook", webhook_id, webhook["partner_id"])
 
 
 def list_deliveries(database, identity, webhook_id, cursor=None, limit=50):
-    scope.find_readable(database, "webhooks", identity, webhook_id, "webhook")
+    find_webhook(database, identity, webhook_id)
     documents, next_cursor = page(database.webhook_deliveries, {"webhook_id": webhook_id}, cursor, limit,
                                   projection={"body": 0})
     items = [
@@ -102,6 +253,8 @@ def list_deliveries(database, identity, webhook_id, cursor=None, limit=50):
     return {"items": items, "next_cursor": next_cursor}
 
 
+# --- delivery ---
+
 def queue_deliveries(database, event_type, event):
     """Queue one delivery per active webhook of the event's partner that wants this event type."""
     partner_id = event.get("partner_id")
@@ -114,7 +267,7 @@ def queue_deliveries(database, event_type, event):
         "data": {k: v for k, v in event.items() if k.endswith("_id") and k != "event_id"},
     }, sort_keys=True)
     queued = 0
-    for webhook in database.webhooks.find({"partner_id": partner_id, "status": "active", "event_types": event_type}):
+    for webhook in database.webhooks.find({"partner_id": partner_id, "status": "active", "event_types": event_type}, {"_id": 1}):
         now = utcnow()
         try:
             database.webhook_deliveries.insert_one({
@@ -124,8 +277,9 @@ def queue_deliveries(database, event_type, event):
                 "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
             })
             queued += 1
-        except DuplicateKeyError:
-            pass
+        except Exception as error:
+            if not is_duplicate_key(error):
+                raise
     return queued
 
 
@@ -137,55 +291,146 @@ def backoff_seconds(attempts):
     return min(5 * 2 ** (attempts - 1), 3600)
 
 
-def _claim(database, now):
-    return database.webhook_deliveries.find_one_and_update(
-        {"$or": [
-            {"status": "pending", "next_attempt_at": {"$lte": now}},
-            {"status": "sending", "lease_until": {"$lte": now}},  # a sender died mid-delivery
-        ]},
-        {"$set": {"status": "sending", "lease_until": now + datetime.timedelta(seconds=LEASE_SECONDS)}},
-        return_document=ReturnDocument.AFTER,
-    )
+def claim_due(database, now, limit):
+    """Take up to `limit` due deliveries, oldest first, at most PER_WEBHOOK_AT_ONCE per webhook.
 
-
-def deliver_due(database, post=requests.post, limit=20):
-    """Send what is due. Returns how many deliveries were attempted."""
-    attempted = 0
-    while attempted < limit:
-        now = utcnow()
-        delivery = _claim(database, now)
-        if delivery is None:
+    Two senders (replicas) may read the same due delivery. A conditional update cannot settle who
+    sends it (FerretDB does not apply one atomically), so the sender that inserts the claim for
+    the delivery's present state (attempts made, lease) sends, and the other gets a duplicate key."""
+    due = database.webhook_deliveries.find({"$or": [
+        {"status": "pending", "next_attempt_at": {"$lte": now}},
+        {"status": "sending", "lease_until": {"$lte": now}},  # a sender died mid-delivery
+    ]}, {"body": 0}).sort("_id", 1).limit(limit * 10)
+    claimed, per_webhook = [], {}
+    for delivery in due:
+        if len(claimed) == limit:
             break
-        attempted += 1
-        webhook = database.webhooks.find_one({"_id": delivery["webhook_id"]})
-        if webhook is None or webhook["status"] != "active":
-            database.webhook_deliveries.update_one({"_id": delivery["_id"]}, {"$set": {"status": "cancelled"}})
+        if per_webhook.get(delivery["webhook_id"], 0) >= PER_WEBHOOK_AT_ONCE:
             continue
+        lease = delivery.get("lease_until")
+        state = f"{delivery['attempts']}:{lease.isoformat() if lease else '-'}"
+        try:
+            database.webhook_delivery_claims.insert_one({"_id": f"{delivery['_id']}:{state}"})
+        except Exception as error:
+            if is_duplicate_key(error):
+                continue
+            raise
+        database.webhook_deliveries.update_one({"_id": delivery["_id"]}, {"$set": {
+            "status": "sending", "lease_until": now + datetime.timedelta(seconds=LEASE_SECONDS)}})
+        per_webhook[delivery["webhook_id"]] = per_webhook.get(delivery["webhook_id"], 0) + 1
+        claimed.append(delivery["_id"])
+    return claimed
+
+
+_pruned = {"at": 0.0}
+
+
+def prune_claims(database):
+    """Drop claims for deliveries queued more than a day ago (claim ids start with the delivery's
+    id, which starts with its creation time), at most once an hour per process."""
+    if time.time() - _pruned["at"] < 3600:
+        return
+    _pruned["at"] = time.time()
+    oldest_kept = f"{int((time.time() - CLAIMS_KEPT_SECONDS) * 1000):012x}"
+    database.webhook_delivery_claims.delete_many({"_id": {"$lt": oldest_kept}})
+
+
+class Deadline:
+    """Cuts a connection when the attempt's time is up, whatever it is waiting for. A socket
+    timeout alone bounds each read, so an endpoint that trickles a byte at a time never hits it."""
+
+    def __init__(self, connection, seconds):
+        self.connection = connection
+        self.passed = False
+        self.timer = threading.Timer(seconds, self.cut)
+        self.timer.daemon = True
+
+    def cut(self):
+        self.passed = True
+        sock = self.connection.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked read or handshake; close() would not
+            except OSError:
+                pass
+
+    def __enter__(self):
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.timer.cancel()
+
+
+def send(target, body, headers):
+    """POST `body` to the target's checked address; returns the response status.
+
+    No redirects (the response is the answer), no retries (the backoff schedule retries)."""
+    connection = HTTPSConnection(
+        target.address, target.port, timeout=ATTEMPT_SECONDS,
+        server_hostname=target.host, assert_hostname=target.host,
+        cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("WEBHOOK_CA_BUNDLE") or None,
+    )
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    headers = dict(headers, Host=host if target.port == 443 else f"{host}:{target.port}")
+    try:
+        with Deadline(connection, ATTEMPT_SECONDS) as deadline:
+            try:
+                connection.connect()
+                if not deadline.passed:  # it may pass while connecting, before there is a socket to cut
+                    connection.request("POST", target.path, body=body, headers=headers, preload_content=False)
+                    status = connection.getresponse().status  # the body is never read
+            finally:
+                if deadline.passed:  # however the cut shows: as an error, or mid-headers as their end
+                    raise TimeoutError("deadline")
+            return status
+    finally:
+        connection.close()
+
+
+def attempt(database, box, delivery_id):
+    """One attempt at one claimed delivery, and its outcome recorded."""
+    delivery = database.webhook_deliveries.find_one({"_id": delivery_id})
+    webhook = database.webhooks.find_one({"_id": delivery["webhook_id"]})
+    if webhook is None or webhook["status"] != "active":
+        database.webhook_deliveries.update_one({"_id": delivery_id}, {"$set": {"status": "cancelled"}})
+        return
+    status_code, error = None, None
+    try:
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "coalition-webhooks/1",
             "X-Coalition-Event": delivery["event_type"],
-            "X-Coalition-Delivery": delivery["_id"],
-            "X-Coalition-Signature": f"t={timestamp},v1={sign(webhook['secret'], timestamp, delivery['body'])}",
+            "X-Coalition-Delivery": delivery_id,
+            "X-Coalition-Signature": f"t={timestamp},v1={sign(signing_secret(database, box, webhook), timestamp, delivery['body'])}",
         }
-        status_code, error = None, None
-        if (problem := check_target(webhook["url"])) is not None:
-            error = problem  # checked again at send time: DNS may have changed since registration
-        else:
-            try:
-                response = post(webhook["url"], data=delivery["body"].encode(), headers=headers, timeout=TIMEOUT_SECONDS,
-                                allow_redirects=False, verify=os.environ.get("WEBHOOK_CA_BUNDLE") or True)
-                status_code = response.status_code
-            except requests.RequestException as exc:
-                error = type(exc).__name__
-        attempts = delivery["attempts"] + 1
-        if status_code is not None and 200 <= status_code < 300:
-            update = {"status": "delivered", "delivered_at": utcnow()}
-        elif attempts >= MAX_ATTEMPTS:
-            update = {"status": "failed"}
-        else:
-            update = {"status": "pending", "next_attempt_at": utcnow() + datetime.timedelta(seconds=backoff_seconds(attempts))}
-        update.update(attempts=attempts, last_status_code=status_code, last_error=error)
-        database.webhook_deliveries.update_one({"_id": delivery["_id"]}, {"$set": update})
-    return attempted
+        # Checked again at each attempt: the name may resolve elsewhere since registration.
+        status_code = send(resolve_target(webhook["url"]), delivery["body"].encode(), headers)
+    except TargetRefused:
+        error = REFUSED
+    except Exception as exc:  # whatever went wrong is recorded (its kind, never a value), not raised
+        error = type(exc).__name__
+    attempts = delivery["attempts"] + 1
+    if status_code is not None and 200 <= status_code < 300:
+        update = {"status": "delivered", "delivered_at": utcnow()}
+    elif attempts >= MAX_ATTEMPTS:
+        update = {"status": "failed"}
+    else:
+        update = {"status": "pending", "next_attempt_at": utcnow() + datetime.timedelta(seconds=backoff_seconds(attempts))}
+    update.update(attempts=attempts, last_status_code=status_code, last_error=error)
+    database.webhook_deliveries.update_one({"_id": delivery_id}, {"$set": update})
+
+
+def deliver_due(database, limit=20):
+    """Send what is due, CONCURRENT_DELIVERIES at a time, so a slow endpoint holds one slot for
+    at most ATTEMPT_SECONDS. Returns how many deliveries were attempted."""
+    box = secret_box()
+    prune_claims(database)
+    claimed = claim_due(database, utcnow(), limit)
+    if claimed:
+        # Real threads in tests; green threads inside the service, where eventlet patches threading.
+        with ThreadPoolExecutor(max_workers=CONCURRENT_DELIVERIES, thread_name_prefix="webhook") as senders:
+            for outcome in [senders.submit(attempt, database, box, delivery_id) for delivery_id in claimed]:
+                outcome.result()
+    return len(claimed)
