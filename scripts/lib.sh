@@ -54,3 +54,19 @@ require_free_port() {
     die "port $1 (for $2) is already taken by another process; stop it, or choose another port (see README: environment variables)"
   fi
 }
+
+# load_local_secrets: the identity-signing and webhook-encryption keys for a local run, made once
+# under var/ (mode 0600) unless the environment already sets them (as a deployment does).
+load_local_secrets() {
+  local f="$VAR/secrets.env"
+  if [ ! -f "$f" ]; then
+    (umask 077
+     { echo "IDENTITY_SIGNING_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+       echo "WEBHOOK_SECRET_KEY=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_')"; } > "$f")
+  fi
+  local line name
+  while IFS= read -r line; do
+    name=${line%%=*}  # split at the first '=' only: a base64 key ends in '='
+    [ -n "${!name:-}" ] || export "$line"
+  done < "$f"
+}

@@ -11,6 +11,7 @@ if ! pid_alive gateway && port_open "$GATEWAY_PORT"; then
   die "port $GATEWAY_PORT (for the gateway) is already taken by another process; set GATEWAY_PORT"
 fi
 export PYTHONWARNINGS="ignore::DeprecationWarning"
+load_local_secrets
 "$PY" scripts/stack.py start | sed "s/^/[$(date +%H:%M:%S)] /"
 
 say "waiting for http://127.0.0.1:$GATEWAY_PORT/readyz"

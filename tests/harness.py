@@ -1,5 +1,6 @@
 """Running the platform for real in tests: RabbitMQ and FerretDB (started by `make test`), with a
 vhost and database namespace of this run's own, so two runs never see each other's data."""
+import base64
 import os
 import pathlib
 import socket
@@ -21,6 +22,9 @@ AMQP_PORT = int(os.environ.get("AMQP_PORT", "5672"))
 MONGO_PORT = int(os.environ.get("MONGO_PORT", "27017"))
 MONGO_URI = f"mongodb://127.0.0.1:{MONGO_PORT}/"
 RUN_ID = f"t{uuid.uuid4().hex[:10]}"
+# Secrets of this test run, for every process it starts and for the tests that sign identities.
+os.environ.setdefault("IDENTITY_SIGNING_KEY", uuid.uuid4().hex + uuid.uuid4().hex)
+os.environ.setdefault("WEBHOOK_SECRET_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 
 def free_port():
@@ -64,10 +68,17 @@ class Platform:
     def database(self, service):
         return self.mongo[f"{self.namespace}_{service}"]
 
-    def rpc(self, service, method, *args, timeout=10, **kwargs):
+    def rpc(self, service, method, *args, timeout=10, identity=None, token=None, **kwargs):
+        """Call as `identity` (signed with this run's secret; the platform's own principal when
+        None), or with a ready-made `token` (forged or expired, say); token="" sends none."""
         from nameko.standalone.rpc import ClusterRpcClient
 
-        with ClusterRpcClient(uri=self.amqp_uri, timeout=timeout) as client:
+        from coalition_common.identity import CONTEXT_KEY, GATEWAY, sign
+
+        if token is None:
+            token = sign(identity or GATEWAY)
+        context = {CONTEXT_KEY: token} if token else {}
+        with ClusterRpcClient(context_data=context, uri=self.amqp_uri, timeout=timeout) as client:
             return getattr(client[service], method)(*args, **kwargs)
 
     def dispatch(self, source_service, event_type, payload):
@@ -125,6 +136,12 @@ def wait_for(predicate, timeout=20, interval=0.2, message="condition"):
 
 class Api:
     """A thin HTTP client for the gateway."""
+
+    def enrol(self, staff):
+        """The first key of a staff member just added: exchanged from their own enrolment token."""
+        response = requests.post(self.base_url + "/api/v1/enrolments", json={"token": staff["enrolment_token"]}, timeout=15)
+        assert response.status_code == 201, response.text
+        return response.json()["key"]
 
     def __init__(self, base_url, key=None):
         self.base_url = base_url

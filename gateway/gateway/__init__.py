@@ -4,8 +4,10 @@ import os
 
 from flask import Flask, send_from_directory
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from gateway import auth, health, problems
+from coalition_common import lockouts
+from gateway import auth, health, problems, ratelimit
 from gateway.rpc import RpcPool
 
 
@@ -40,6 +42,8 @@ def create_app(test_config=None):
         OPENAPI_SWAGGER_UI_PATH="docs",
         # Served from the installed swagger-ui-bundle, so the docs work without internet access.
         OPENAPI_SWAGGER_UI_URL="/api/docs/assets/",
+        # No calls out to swagger.io's online validator from a partner's browser.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         API_SPEC_OPTIONS={
             # Every API operation takes a bearer key; /healthz and /readyz are outside the API.
             "security": [{"bearerAuth": []}],
@@ -60,9 +64,17 @@ def create_app(test_config=None):
         FlaskInstrumentor().instrument_app(app, excluded_urls="healthz")
         NamekoInstrumentor().instrument(send_request_payloads=False, send_response_payloads=False, send_headers=False)
 
+    # Behind N trusted reverse proxies the client is the Nth X-Forwarded-For entry from the right;
+    # 0 (the default) means the connecting peer. Limits per client address depend on it.
+    proxies = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
+
     app.extensions["rpc"] = RpcPool(amqp_uri=app.config["AMQP_URI"])
-    app.extensions["identity_cache"] = auth.IdentityCache()
-    app.extensions["rate_limiter"] = auth.RateLimiter()
+    app.extensions["identity_cache"] = cache = auth.IdentityCache()
+    app.extensions["limits"] = ratelimit.Limits()
+    if app.config.get("WATCH_LOCKOUTS", not app.testing):
+        cache.watcher = lockouts.Watcher(app.extensions["rpc"].amqp_uri, cache.clear).start()
     problems.init_app(app)
 
     api = ProblemApi(app)

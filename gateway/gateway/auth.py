@@ -1,7 +1,10 @@
-"""Bearer keys resolved to identities by the registry, cached briefly, and rate-limited per key.
+"""Bearer keys resolved to identities by the registry, cached briefly, limited, and checked
+against the access policy per route.
 
-A key's identity is cached for at most IDENTITY_CACHE_SECONDS (30 s at most), so a revoked key
-or a suspended partner is refused within that time without a registry call on every request.
+A key's identity is cached for at most IDENTITY_CACHE_SECONDS (30 s at most), and every cached
+identity is dropped the moment the registry announces a lock-out (a revoked key, erased or
+demoted staff, a suspended partner) on its fanout exchange. While this process is not subscribed
+to those announcements, it does not use its cache at all.
 """
 import datetime
 import functools
@@ -12,24 +15,14 @@ import time
 
 from flask import current_app, g, request
 
-from coalition_common.errors import CoalitionError, Forbidden, Unauthenticated
+from coalition_common import policy
+from coalition_common.errors import Unauthenticated
 
 MAX_IDENTITY_TTL = 30.0
-ROLES = ("coalition_admin", "partner_admin", "coordinator", "recruiter", "analyst")
-ANY_ROLE = ROLES
 
 
 def identity_ttl():
     return min(float(os.environ.get("IDENTITY_CACHE_SECONDS", MAX_IDENTITY_TTL)), MAX_IDENTITY_TTL)
-
-
-class RateLimited(CoalitionError):
-    status = 429
-    title = "Too many requests"
-
-    def __init__(self, retry_after):
-        super().__init__("This key has made too many requests; slow down.")
-        self.retry_after = retry_after
 
 
 class IdentityCache:
@@ -38,8 +31,15 @@ class IdentityCache:
         self.max_entries = max_entries
         self._entries = {}
         self._lock = threading.Lock()
+        # Set by the lock-out watcher; None means no watcher (tests, CLI), and the TTL alone bounds staleness.
+        self.watcher = None
+
+    def trusted(self):
+        return self.watcher is None or self.watcher.subscribed
 
     def get(self, digest):
+        if not self.trusted():
+            return None
         with self._lock:
             entry = self._entries.get(digest)
             if entry and entry[0] > time.monotonic():
@@ -57,29 +57,10 @@ class IdentityCache:
                 self._entries.clear()
             self._entries[digest] = (time.monotonic() + ttl, identity)
 
-
-class RateLimiter:
-    """Fixed one-minute windows per key. Counts are per gateway process: with N processes a key
-    gets up to N times the limit, which is the price of not sharing state between them."""
-
-    def __init__(self, per_minute=None):
-        self.per_minute = int(per_minute if per_minute is not None else os.environ.get("RATE_LIMIT_PER_MINUTE", "600"))
-        self._windows = {}
-        self._lock = threading.Lock()
-
-    def hit(self, digest):
-        now = time.monotonic()
-        window = int(now // 60)
+    def clear(self, announcement=None):
+        """Any lock-out drops every cached identity: they are rare, and re-resolving is cheap."""
         with self._lock:
-            start, count = self._windows.get(digest, (window, 0))
-            if start != window:
-                count = 0
-                if len(self._windows) > 10000:
-                    self._windows.clear()
-            count += 1
-            self._windows[digest] = (window, count)
-        if count > self.per_minute:
-            raise RateLimited(retry_after=max(1, int(60 - now % 60)))
+            self._entries.clear()
 
 
 def bearer_key():
@@ -90,37 +71,53 @@ def bearer_key():
     return key.strip()
 
 
+def client_address():
+    return request.remote_addr or "unknown"
+
+
 def current_identity():
-    """The caller's identity, or Unauthenticated. Only a digest of the key is kept in memory."""
+    """The caller's identity, or Unauthenticated. Only a digest of the key is kept in memory.
+    An address that keeps failing is refused before any registry call is made."""
     if "identity" in g:
         return g.identity
-    key = bearer_key()
+    limits = current_app.extensions["limits"]
+    address = client_address()
+    try:
+        key = bearer_key()
+    except Unauthenticated:
+        limits.check_address(address)
+        limits.record_failed(address)
+        raise
     digest = hashlib.sha256(key.encode()).hexdigest()
     cache = current_app.extensions["identity_cache"]
     identity = cache.get(digest)
     if identity is None:
-        identity = current_app.extensions["rpc"].call("registry", "authenticate", key)
+        limits.check_address(address)
+        try:
+            identity = current_app.extensions["rpc"].call("registry", "authenticate", key)
+        except Unauthenticated:
+            limits.record_failed(address)
+            raise
         cache.put(digest, identity)
-    current_app.extensions["rate_limiter"].hit(digest)
+    limits.hit_staff(identity["staff_id"])
     g.identity = identity
     return identity
 
 
-def requires_roles(*roles):
-    """Function-level authorisation: the caller must hold one of `roles`. Checked before the
-    request body is read, so a wrong role learns nothing from validation errors."""
-    if not roles:
-        raise ValueError("name the roles an endpoint allows")
+def allowed(action):
+    """Function-level authorisation from the access policy: the caller must hold one of the
+    action's roles. Checked before the request body is read, so a wrong role learns nothing
+    from validation errors. The service checks the same rule again."""
+    entry = policy.rule(action)
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            identity = current_identity()
-            if not set(roles) & set(identity["roles"]):
-                raise Forbidden("Your role does not allow this.")
+            policy.authorize(current_identity(), action)
             return view(*args, **kwargs)
 
-        wrapper.allowed_roles = roles
+        wrapper.action = action
+        wrapper.allowed_roles = entry.roles
         return wrapper
 
     return decorate

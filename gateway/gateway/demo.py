@@ -1,5 +1,6 @@
 """A small demo coalition: enough partners, staff, mentors and mentees to click through.
 Every person here is invented."""
+from coalition_common.identity import operator
 
 PARTNERS = [
     {"key": "hub", "name": "Lakeshore Regional Mentoring Hub", "kind": "regional_hub", "region": "CA-ON", "sectors": []},
@@ -38,29 +39,33 @@ MENTEES = [
 
 
 # The operator running the seed acts as a coalition admin; the audit log names it as such.
-SEED_IDENTITY = {"staff_id": "operator:seed-demo", "partner_id": None, "hub_id": None, "roles": ["coalition_admin"]}
+SEED_IDENTITY = operator("seed-demo")
 
 
 def seed(call):
-    """Create the demo coalition through the services' own RPC entrypoints.
-    Returns the demo credentials (staff email, roles, key), or None if data already exists."""
-    if call("registry", "count_partners") > 0:
-        return None
+    """Create the demo coalition through the services' own RPC entrypoints. `call(service,
+    method, *args, identity=...)` signs the identity it is given (the platform's own principal
+    when None). Returns the demo credentials (staff email, roles, key), or None if data exists."""
     admin = SEED_IDENTITY
+    if call("registry", "count_partners", identity=admin) > 0:
+        return None
     partner_ids = {}
     for partner in PARTNERS:
         fields = {k: v for k, v in partner.items() if k not in ("key", "hub")}
         if partner.get("hub"):
             fields["hub_id"] = partner_ids[partner["hub"]]
-        partner_ids[partner["key"]] = call("registry", "register_partner", admin, fields)["id"]
+        partner_ids[partner["key"]] = call("registry", "register_partner", fields, identity=admin)["id"]
     credentials = []
     for member in STAFF:
         fields = {k: v for k, v in member.items() if k != "partner"}
-        staff = call("registry", "add_staff", admin, partner_ids[member["partner"]], fields)
-        key = call("registry", "issue_key", admin, staff["id"])
+        staff = call("registry", "add_staff", partner_ids[member["partner"]], fields, identity=admin)
+        # Each person's first key comes from their own enrolment token, as it would for real staff.
+        key = call("registry", "exchange_enrolment", staff["enrolment_token"], {"label": "demo"})
         credentials.append({"partner": member["partner"], "email": member["email"], "roles": member["roles"], "key": key["key"]})
     for mentor in MENTORS:
-        call("mentor_bank", "register_mentor", partner_ids[mentor["partner"]], {k: v for k, v in mentor.items() if k != "partner"})
+        recruiter = operator("seed-demo", roles=("recruiter",), partner_id=partner_ids[mentor["partner"]])
+        call("mentor_bank", "register_mentor", {k: v for k, v in mentor.items() if k != "partner"}, identity=recruiter)
     for mentee in MENTEES:
-        call("matching", "enrol_mentee", partner_ids[mentee["partner"]], {k: v for k, v in mentee.items() if k != "partner"})
+        coordinator = operator("seed-demo", roles=("coordinator",), partner_id=partner_ids[mentee["partner"]])
+        call("matching", "enrol_mentee", {k: v for k, v in mentee.items() if k != "partner"}, identity=coordinator)
     return credentials

@@ -14,6 +14,7 @@ from nameko.rpc import Client
 from nameko.standalone.rpc import ClusterRpcClient, ReplyListener
 
 from coalition_common import config
+from coalition_common.identity import CONTEXT_KEY, GATEWAY, sign
 
 
 class HeldReplyListener(ReplyListener):
@@ -85,11 +86,12 @@ class ServiceTimeout(ServiceUnavailable):
 
 class _PooledClient:
     def __init__(self, amqp_uri, timeout):
-        # We own the headers dict so that trace context from an earlier call never leaks into the next.
-        self.context_data = {}
         # Requests are transient: one lost in a broker restart times out like any other, and the
         # broker need not write it to disk before confirming (about 1.5 ms a call here).
-        self.cluster = HeldClusterRpcClient(context_data=self.context_data, timeout=timeout, uri=amqp_uri, delivery_mode=1)
+        self.cluster = HeldClusterRpcClient(timeout=timeout, uri=amqp_uri, delivery_mode=1)
+        # The headers dict the client really sends (nameko swaps an empty one passed in for its
+        # own): each call sets the caller's identity in it and clears an earlier trace context.
+        self.context_data = self.cluster.client.context_data
         # Reply queues are per client and short-lived: keep them classic even where the broker's
         # default queue type is quorum (as in deploy/k8s), so they are not replicated.
         self.cluster.reply_listener.queue.queue_arguments["x-queue-type"] = "classic"
@@ -123,15 +125,18 @@ class RpcPool:
         except queue.Full:
             client.stop()
 
-    def call(self, service, method, *args, timeout=None, **kwargs):
-        """Call `service.method(*args, **kwargs)`; raise ServiceTimeout or ServiceUnavailable
-        instead of hanging. Errors the service raised on purpose pass through as themselves."""
+    def call(self, service, method, *args, timeout=None, identity=None, **kwargs):
+        """Call `service.method(*args, **kwargs)` as `identity` (signed here into the context
+        headers; the platform's own principal when None); raise ServiceTimeout or
+        ServiceUnavailable instead of hanging. Errors the service raised on purpose pass through
+        as themselves."""
         try:
             client = self._checkout()
         except (OSError, AMQPError, OperationalError) as exc:
             raise ServiceUnavailable("broker", type(exc).__name__)
         client.context_data.pop("traceparent", None)
         client.context_data.pop("tracestate", None)
+        client.context_data[CONTEXT_KEY] = sign(identity or GATEWAY)
         client.set_timeout(timeout or self.timeout)
         try:
             result = getattr(client.proxy[service], method)(*args, **kwargs)

@@ -16,7 +16,7 @@ def fuzz_platform(platform_factory, who):
     """A freshly seeded coalition per run: the fuzzer finds real ids in responses and suspends,
     erases and revokes with them, so one run must not inherit another's damage."""
     fuzzed = platform_factory(f"fuzz_{who}", ("registry", "mentor_bank", "matching", "reporting", "gateway"),
-                              env={"RATE_LIMIT_PER_MINUTE": "100000", "WEBHOOK_ALLOW_PRIVATE": "true"})
+                              env={"RATE_LIMIT_PER_MINUTE": "100000", "FAILED_AUTH_PER_MINUTE": "100000", "WEBHOOK_ALLOW_PRIVATE": "true"})
     fuzzed.rpc("registry", "bootstrap_admin", ADMIN_KEY)
     from gateway import demo
 

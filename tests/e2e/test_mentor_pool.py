@@ -22,7 +22,7 @@ def pool(platform, api, admin_key):
         partner = admin.post("/api/v1/partners", json={"name": f"Pool {label} {uuid.uuid4().hex[:6]}", "kind": kind, "region": "CA-ON"}).json()
         staff = admin.post(f"/api/v1/partners/{partner['id']}/staff",
                            json={"name": f"{label} admin", "email": f"{uuid.uuid4().hex[:8]}@{label}.example", "roles": ["partner_admin", "coordinator"]}).json()
-        key = admin.post(f"/api/v1/staff/{staff['id']}/keys", json={}).json()["key"]
+        key = admin.enrol(staff)
         made[label] = {"id": partner["id"], "client": api(key)}
     for name in ("Ada", "Ben"):
         platform.rpc("mentor_bank", "register_mentor", made["employer"]["id"], mentor(name))

@@ -83,7 +83,7 @@ def test_charter_acceptance_is_recorded_once(api, demo, admin_key):
     admin = api(admin_key)
     partner_admin = admin.post(f"/api/v1/partners/{employer_id}/staff",
                                json={"name": "Employer Admin", "email": f"{uuid.uuid4().hex[:6]}@northwind.example", "roles": ["partner_admin"]}).json()
-    employer_admin_key = admin.post(f"/api/v1/staff/{partner_admin['id']}/keys", json={}).json()["key"]
+    employer_admin_key = admin.enrol(partner_admin)
     accepting = api(employer_admin_key)
     assert accepting.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2025-9"}).status_code == 422
     accepted = accepting.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2026-1"})
@@ -97,7 +97,9 @@ def test_privileged_actions_land_in_the_audit_log(api, admin_key, ngo_admin, dem
     partner_id = me["partner"]["id"]
     staff = ngo_admin.post(f"/api/v1/partners/{partner_id}/staff",
                            json={"name": "Audited", "email": f"audited-{uuid.uuid4().hex[:6]}@harbour.example", "roles": ["analyst"]}).json()
-    key = ngo_admin.post(f"/api/v1/staff/{staff['id']}/keys", json={}).json()
+    # Keys are minted by their holder: the new analyst mints a second key of their own.
+    holder = api(ngo_admin.enrol(staff))
+    key = holder.post(f"/api/v1/staff/{staff['id']}/keys", json={}).json()
     ngo_admin.request("PATCH", f"/api/v1/staff/{staff['id']}", json={"roles": ["coordinator"]})
     ngo_admin.request("DELETE", f"/api/v1/keys/{key['id']}")
     assert ngo_admin.request("DELETE", f"/api/v1/staff/{staff['id']}").status_code == 204

@@ -14,11 +14,13 @@ MENTEE = {
     "region": "CA-ON", "languages": [{"code": "uk", "level": "C2"}], "goals": ["Design role"], "consent_to_share": True,
 }
 PERSONAL = ("Olena", "Kovalenko", "olena@example.org", "Design role")
+COORDINATOR = {"staff_id": "s-1", "partner_id": "partner-1", "hub_id": None, "roles": ["coordinator"], "key_id": "k-1"}
+RECRUITER = dict(COORDINATOR, roles=["recruiter"])
 
 
 def test_enrolled_mentee_event_carries_no_personal_data():
-    service = worker_factory(MatchingService)
-    mentee = service.enrol_mentee("partner-1", MENTEE)
+    service = worker_factory(MatchingService, caller=COORDINATOR)
+    mentee = service.enrol_mentee(MENTEE)
     service.dispatch.assert_called_once()
     event_type, payload = service.dispatch.call_args.args
     assert event_type == "mentee.enrolled"
@@ -32,9 +34,9 @@ def test_enrolled_mentee_event_carries_no_personal_data():
 
 
 def test_invalid_mentor_is_refused_before_anything_is_written():
-    service = worker_factory(MentorBankService)
+    service = worker_factory(MentorBankService, caller=RECRUITER)
     with pytest.raises(ValidationFailed) as err:
-        service.register_mentor("partner-1", {"given_name": "A", "family_name": "B", "email": "nope",
+        service.register_mentor({"given_name": "A", "family_name": "B", "email": "nope",
                                               "occupation": "21", "region": "CA-ON", "languages": [{"code": "EN", "level": "Z9"}]})
     assert set(err.value.errors) == {"email", "languages"}
     service.database.mentors.insert_one.assert_not_called()
@@ -42,8 +44,8 @@ def test_invalid_mentor_is_refused_before_anything_is_written():
 
 
 def test_event_left_in_outbox_when_the_broker_refuses():
-    service = worker_factory(MatchingService, dispatch=MagicMock(side_effect=ConnectionError("broker down")))
-    service.enrol_mentee("partner-1", MENTEE)
+    service = worker_factory(MatchingService, caller=COORDINATOR, dispatch=MagicMock(side_effect=ConnectionError("broker down")))
+    service.enrol_mentee(MENTEE)
     # The mentee was stored with its event; the relay will publish it, so nothing is pulled now.
     service.database.mentees.insert_one.assert_called_once()
     service.database.mentees.update_one.assert_not_called()

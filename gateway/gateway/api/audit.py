@@ -3,13 +3,13 @@ from flask_smorest import Blueprint
 
 from gateway.api.common import as_caller, page_of
 from gateway.api.schemas import AuditEntry, AuditQuery
-from gateway.auth import requires_roles
+from gateway.auth import allowed
 
 bp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log (coalition admins)")
 
 
 @bp.route("", methods=["GET"])
-@requires_roles("coalition_admin")
+@allowed("audit.read")
 @bp.arguments(AuditQuery, location="query")
 @bp.response(200, page_of(AuditEntry))
 def list_audit(query):

@@ -2,9 +2,10 @@
 import datetime
 import functools
 
-from flask import current_app
+from flask import current_app, request
 from marshmallow import Schema, fields, validate
 
+from coalition_common.errors import PreconditionFailed
 from coalition_common.pagination import DEFAULT_PAGE, MAX_PAGE
 from coalition_common.schemas import StrictSchema
 from gateway.auth import current_identity
@@ -21,8 +22,25 @@ def to_wire(value):
 
 
 def as_caller(service, method, *args):
-    """Call `service.method(identity, *args)`: the service applies its tenancy rules to the caller."""
-    return current_app.extensions["rpc"].call(service, method, current_identity(), *to_wire(list(args)))
+    """Call `service.method(*args)` as the caller: their identity travels signed in the context
+    headers, and the service applies the policy's tenancy rule to it."""
+    return current_app.extensions["rpc"].call(service, method, *to_wire(list(args)), identity=current_identity())
+
+
+def expected_version():
+    """The version a PATCH was based on, from `If-Match: "<version>"`; None when not sent."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 12:
+        raise PreconditionFailed("If-Match must be an ETag this API gave out.", {"If-Match": ["Not an ETag of ours."]})
+    return int(tag)
+
+
+def versioned(document):
+    """A response with the document's version as its ETag, for a later If-Match."""
+    return document, {"ETag": f'"{document["version"]}"'}
 
 
 class PageQuery(StrictSchema):

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from gateway.api.common import PageQuery, as_caller, page_of
-from gateway.auth import requires_roles
+from gateway.auth import allowed
 
 bp = Blueprint("mentors", __name__, url_prefix="/api/v1/mentors", description="The shared mentor bank")
 
@@ -31,7 +31,7 @@ class Mentor(Schema):
 
 
 @bp.route("", methods=["GET"])
-@requires_roles("coalition_admin", "partner_admin", "coordinator", "recruiter")
+@allowed("mentor.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Mentor))
 def list_mentors(query):

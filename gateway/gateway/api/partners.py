@@ -1,10 +1,11 @@
 """Partners, their charter, staff and webhooks."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, expected_version, page_of, versioned
 from gateway.api.schemas import (
     Charter,
     CharterAccept,
+    NewStaff,
     NewWebhook,
     Partner,
     PartnerCreate,
@@ -14,13 +15,13 @@ from gateway.api.schemas import (
     Webhook,
     WebhookCreate,
 )
-from gateway.auth import ANY_ROLE, requires_roles
+from gateway.auth import allowed
 
 bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="Partner organisations")
 
 
 @bp.route("", methods=["GET"])
-@requires_roles(*ANY_ROLE)
+@allowed("partner.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Partner))
 def list_partners(query):
@@ -30,7 +31,7 @@ def list_partners(query):
 
 
 @bp.route("", methods=["POST"])
-@requires_roles("coalition_admin")
+@allowed("partner.register")
 @bp.arguments(PartnerCreate)
 @bp.response(201, Partner)
 def create_partner(fields):
@@ -39,40 +40,42 @@ def create_partner(fields):
 
 
 @bp.route("/<string:partner_id>", methods=["GET"])
-@requires_roles(*ANY_ROLE)
+@allowed("partner.read")
 @bp.response(200, Partner)
 def get_partner(partner_id):
     """One partner. Another organisation's partner answers 404, as if it did not exist."""
-    return as_caller("registry", "get_partner", partner_id)
+    return versioned(as_caller("registry", "get_partner", partner_id))
 
 
 @bp.route("/<string:partner_id>", methods=["PATCH"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("partner.update")
 @bp.arguments(PartnerUpdate)
 @bp.response(200, Partner)
 def update_partner(fields, partner_id):
-    """Change a partner's name or sectors (its own admin), region or hub (coalition admins)."""
-    return as_caller("registry", "update_partner", partner_id, fields)
+    """Change a partner's name or sectors (its own admin), region or hub (coalition admins).
+    Send `If-Match` with the ETag you read to refuse (412) a change based on a stale copy;
+    a concurrent change answers 409 either way."""
+    return versioned(as_caller("registry", "update_partner", partner_id, fields, expected_version()))
 
 
 @bp.route("/<string:partner_id>/suspend", methods=["POST"])
-@requires_roles("coalition_admin")
+@allowed("partner.suspend")
 @bp.response(200, Partner)
 def suspend_partner(partner_id):
-    """Suspend a partner: every key of its staff stops working within 30 s."""
-    return as_caller("registry", "set_partner_status", partner_id, "suspended")
+    """Suspend a partner: every key of its staff stops working at once."""
+    return as_caller("registry", "suspend_partner", partner_id)
 
 
 @bp.route("/<string:partner_id>/reinstate", methods=["POST"])
-@requires_roles("coalition_admin")
+@allowed("partner.reinstate")
 @bp.response(200, Partner)
 def reinstate_partner(partner_id):
     """Make a suspended partner active again."""
-    return as_caller("registry", "set_partner_status", partner_id, "active")
+    return as_caller("registry", "reinstate_partner", partner_id)
 
 
 @bp.route("/<string:partner_id>/charter", methods=["GET"])
-@requires_roles(*ANY_ROLE)
+@allowed("charter.read")
 @bp.response(200, Charter)
 def get_charter(partner_id):
     """Whether the partner has accepted the coalition charter, which version, when and by whom."""
@@ -80,7 +83,7 @@ def get_charter(partner_id):
 
 
 @bp.route("/<string:partner_id>/charter", methods=["POST"])
-@requires_roles("partner_admin")
+@allowed("charter.accept")
 @bp.arguments(CharterAccept)
 @bp.response(201, Charter)
 def accept_charter(fields, partner_id):
@@ -90,7 +93,7 @@ def accept_charter(fields, partner_id):
 
 
 @bp.route("/<string:partner_id>/staff", methods=["GET"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("staff.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Staff))
 def list_staff(query, partner_id):
@@ -99,16 +102,18 @@ def list_staff(query, partner_id):
 
 
 @bp.route("/<string:partner_id>/staff", methods=["POST"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("staff.add")
 @bp.arguments(StaffCreate)
-@bp.response(201, Staff)
+@bp.response(201, NewStaff)
 def add_staff(fields, partner_id):
-    """Add a staff member to a partner, with partner roles (never coalition_admin)."""
+    """Add a staff member to a partner, with partner roles (never coalition_admin). The answer
+    carries their single-use enrolment token (72 h), shown once: hand it to them; they exchange it
+    for their own first key, so nobody else ever holds it."""
     return as_caller("registry", "add_staff", partner_id, fields)
 
 
 @bp.route("/<string:partner_id>/webhooks", methods=["GET"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("webhook.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Webhook))
 def list_webhooks(query, partner_id):
@@ -117,7 +122,7 @@ def list_webhooks(query, partner_id):
 
 
 @bp.route("/<string:partner_id>/webhooks", methods=["POST"])
-@requires_roles("partner_admin")
+@allowed("webhook.register")
 @bp.arguments(WebhookCreate)
 @bp.response(201, NewWebhook)
 def register_webhook(fields, partner_id):

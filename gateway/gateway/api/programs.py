@@ -1,18 +1,15 @@
 """Programmes: a partner's cohorts."""
 from flask_smorest import Blueprint
 
-from gateway.api.common import PageQuery, as_caller, page_of
+from gateway.api.common import PageQuery, as_caller, expected_version, page_of, versioned
 from gateway.api.schemas import Program, ProgramCreate, ProgramFields, ProgramTransition
-from gateway.auth import requires_roles
+from gateway.auth import allowed
 
 bp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description="Programmes (a partner's cohorts)")
 
-READERS = ("coalition_admin", "partner_admin", "coordinator", "analyst")
-RUNNERS = ("partner_admin", "coordinator")
-
 
 @bp.route("", methods=["GET"])
-@requires_roles(*READERS)
+@allowed("program.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Program))
 def list_programs(query):
@@ -21,7 +18,7 @@ def list_programs(query):
 
 
 @bp.route("", methods=["POST"])
-@requires_roles(*RUNNERS)
+@allowed("program.create")
 @bp.arguments(ProgramCreate)
 @bp.response(201, Program)
 def create_program(fields):
@@ -32,24 +29,25 @@ def create_program(fields):
 
 
 @bp.route("/<string:program_id>", methods=["GET"])
-@requires_roles(*READERS)
+@allowed("program.read")
 @bp.response(200, Program)
 def get_program(program_id):
     """One programme."""
-    return as_caller("registry", "get_program", program_id)
+    return versioned(as_caller("registry", "get_program", program_id))
 
 
 @bp.route("/<string:program_id>", methods=["PATCH"])
-@requires_roles(*RUNNERS)
+@allowed("program.update")
 @bp.arguments(ProgramFields)
 @bp.response(200, Program)
 def update_program(fields, program_id):
-    """Change a programme's settings (not its status, which has its own action)."""
-    return as_caller("registry", "update_program", program_id, fields)
+    """Change a programme's settings (not its status, which has its own action). Send `If-Match`
+    with the ETag you read to refuse (412) a change based on a stale copy."""
+    return versioned(as_caller("registry", "update_program", program_id, fields, expected_version()))
 
 
 @bp.route("/<string:program_id>", methods=["DELETE"])
-@requires_roles(*RUNNERS)
+@allowed("program.delete")
 @bp.response(204)
 def delete_program(program_id):
     """Delete a programme that is still a draft."""
@@ -57,7 +55,7 @@ def delete_program(program_id):
 
 
 @bp.route("/<string:program_id>/status", methods=["POST"])
-@requires_roles(*RUNNERS)
+@allowed("program.transition")
 @bp.arguments(ProgramTransition)
 @bp.response(200, Program)
 def transition_program(fields, program_id):

@@ -67,6 +67,11 @@ class Staff(Schema):
     updated_at = fields.String()
 
 
+class NewStaff(Staff):
+    enrolment_token = fields.String(metadata={"description": "Single use, valid 72 h, shown once: the new staff member exchanges it at POST /api/v1/enrolments for their first key."})
+    enrolment_expires_at = fields.String()
+
+
 class StaffCreate(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=254))
@@ -97,6 +102,16 @@ class NewKey(Key):
 class KeyCreate(StrictSchema):
     label = fields.String(allow_none=True, validate=validate.Length(max=100))
     expires_at = fields.AwareDateTime(allow_none=True)
+
+
+class Enrolment(Schema):
+    staff_id = fields.String()
+    enrolment_token = fields.String(metadata={"description": "Single use, shown once; only its hash is stored."})
+    enrolment_expires_at = fields.String()
+
+
+class EnrolmentExchange(KeyCreate):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class Program(Schema):

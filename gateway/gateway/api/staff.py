@@ -1,32 +1,34 @@
 """Staff members and their API keys."""
+from flask import current_app
 from flask_smorest import Blueprint
 
-from gateway.api.common import PageQuery, as_caller, page_of
-from gateway.api.schemas import Key, KeyCreate, NewKey, Staff, StaffUpdate
-from gateway.auth import ANY_ROLE, requires_roles
+from coalition_common.errors import Unauthenticated
+from gateway.api.common import PageQuery, as_caller, expected_version, page_of, to_wire, versioned
+from gateway.api.schemas import Enrolment, EnrolmentExchange, Key, KeyCreate, NewKey, Staff, StaffUpdate
+from gateway.auth import allowed, client_address
 
 bp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff members and API keys")
 
 
 @bp.route("/staff/<string:staff_id>", methods=["GET"])
-@requires_roles(*ANY_ROLE)
+@allowed("staff.read")
 @bp.response(200, Staff)
 def get_staff(staff_id):
     """A staff member of a partner the caller may see."""
-    return as_caller("registry", "get_staff", staff_id)
+    return versioned(as_caller("registry", "get_staff", staff_id))
 
 
 @bp.route("/staff/<string:staff_id>", methods=["PATCH"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("staff.update")
 @bp.arguments(StaffUpdate)
 @bp.response(200, Staff)
 def update_staff(fields, staff_id):
     """Change a staff member's name or partner roles."""
-    return as_caller("registry", "update_staff", staff_id, fields)
+    return versioned(as_caller("registry", "update_staff", staff_id, fields, expected_version()))
 
 
 @bp.route("/staff/<string:staff_id>", methods=["DELETE"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("staff.erase")
 @bp.response(204)
 def erase_staff(staff_id):
     """Erase a staff member's personal data and revoke their keys."""
@@ -34,7 +36,7 @@ def erase_staff(staff_id):
 
 
 @bp.route("/staff/<string:staff_id>/keys", methods=["GET"])
-@requires_roles(*ANY_ROLE)
+@allowed("key.list")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Key))
 def list_keys(query, staff_id):
@@ -43,17 +45,46 @@ def list_keys(query, staff_id):
 
 
 @bp.route("/staff/<string:staff_id>/keys", methods=["POST"])
-@requires_roles(*ANY_ROLE)
+@allowed("key.issue")
 @bp.arguments(KeyCreate)
 @bp.response(201, NewKey)
 def issue_key(fields, staff_id):
-    """A new key, shown once, with an optional expiry."""
+    """A new key for yourself, shown once. It expires after 90 days unless you ask for less (at
+    most a year), and never after the key you are using."""
     return as_caller("registry", "issue_key", staff_id, fields)
 
 
 @bp.route("/keys/<string:key_id>", methods=["DELETE"])
-@requires_roles(*ANY_ROLE)
+@allowed("key.revoke")
 @bp.response(200, Key)
 def revoke_key(key_id):
-    """Revoke a key. The gateway stops accepting it within 30 s."""
+    """Revoke a key (yours, or a colleague's as partner admin). It stops working at once, and so
+    does every key it minted."""
     return as_caller("registry", "revoke_key", key_id)
+
+
+@bp.route("/staff/<string:staff_id>/enrolment", methods=["POST"])
+@allowed("enrolment.issue")
+@bp.response(201, Enrolment)
+def issue_enrolment(staff_id):
+    """A new single-use enrolment token (valid 72 h) for a colleague who has no key yet or lost
+    it; earlier unused tokens stop working. Hand it over; they exchange it for their own key."""
+    return as_caller("registry", "issue_enrolment", staff_id)
+
+
+@bp.route("/enrolments", methods=["POST"])
+@bp.arguments(EnrolmentExchange)
+@bp.response(201, NewKey)
+@bp.doc(security=[])
+def exchange_enrolment(fields):
+    """Exchange your enrolment token (given when your account was created) for your first key.
+    Each token works once; failed attempts count against your address's allowance."""
+    limits = current_app.extensions["limits"]
+    address = client_address()
+    limits.check_address(address)
+    token = fields.pop("token")
+    try:
+        return current_app.extensions["rpc"].call("registry", "exchange_enrolment", token, to_wire(fields))
+    except Unauthenticated:
+        limits.record_failed(address)
+        raise

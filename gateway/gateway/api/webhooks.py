@@ -3,13 +3,13 @@ from flask_smorest import Blueprint
 
 from gateway.api.common import PageQuery, as_caller, page_of
 from gateway.api.schemas import Delivery, Webhook
-from gateway.auth import requires_roles
+from gateway.auth import allowed
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="Outbound webhooks")
 
 
 @bp.route("/<string:webhook_id>", methods=["GET"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("webhook.read")
 @bp.response(200, Webhook)
 def get_webhook(webhook_id):
     """One webhook endpoint (never its secret)."""
@@ -17,7 +17,7 @@ def get_webhook(webhook_id):
 
 
 @bp.route("/<string:webhook_id>", methods=["DELETE"])
-@requires_roles("partner_admin")
+@allowed("webhook.delete")
 @bp.response(204)
 def delete_webhook(webhook_id):
     """Stop sending to this endpoint."""
@@ -25,7 +25,7 @@ def delete_webhook(webhook_id):
 
 
 @bp.route("/<string:webhook_id>/deliveries", methods=["GET"])
-@requires_roles("coalition_admin", "partner_admin")
+@allowed("webhook.deliveries")
 @bp.arguments(PageQuery, location="query")
 @bp.response(200, page_of(Delivery))
 def list_deliveries(query, webhook_id):

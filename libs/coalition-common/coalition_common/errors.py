@@ -49,8 +49,16 @@ class Forbidden(CoalitionError):
     title = "Forbidden"
 
 
+@deserialize_to_instance
+class PreconditionFailed(CoalitionError):
+    """The caller sent the version it last read (If-Match) and the stored one differs."""
+
+    status = 412
+    title = "Precondition failed"
+
+
 # Raised by entrypoints on purpose; listed as expected so they are not logged as crashes.
-EXPECTED = (NotFound, ValidationFailed, Conflict, Unauthenticated, Forbidden)
+EXPECTED = (NotFound, ValidationFailed, Conflict, Unauthenticated, Forbidden, PreconditionFailed)
 
 
 def validation_failed(marshmallow_error):

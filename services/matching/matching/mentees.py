@@ -13,8 +13,10 @@ def prepare(database):
     database.mentees.create_index([("partner_id", ASCENDING), ("status", ASCENDING)])
 
 
-def enrol_mentee(database, partner_id, payload):
+def enrol_mentee(database, identity, payload):
     """Take a mentee in at a partner. Returns (mentee, outbox entries to publish)."""
+    # Always for the caller's own partner: the policy allows this action only within it.
+    partner_id = identity["partner_id"]
     try:
         fields = MenteeSchema().load(payload)
     except ValidationError as err:

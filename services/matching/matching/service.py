@@ -1,8 +1,7 @@
 """The matching service: a thin nameko layer over matching.mentees."""
-from nameko.rpc import rpc
 from nameko.timer import timer
 
-from coalition_common.errors import EXPECTED
+from coalition_common.entrypoints import Caller, api
 from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
@@ -16,14 +15,15 @@ class MatchingService(HealthEntrypoints):
     tracing = Tracing()
     database = MongoDatabase(prepare=mentees.prepare)
     dispatch = DeclaringEventDispatcher()
+    caller = Caller()
 
-    @rpc(expected_exceptions=EXPECTED)
-    def enrol_mentee(self, partner_id, payload):
-        mentee, events = mentees.enrol_mentee(self.database, partner_id, payload)
+    @api("mentee.enrol")
+    def enrol_mentee(self, payload):
+        mentee, events = mentees.enrol_mentee(self.database, self.caller, payload)
         publish_outbox(self.database.mentees, mentee["id"], events, self.dispatch)
         return mentee
 
-    @rpc
+    @api("platform.count")
     def count_mentees(self, partner_id=None):
         return mentees.count_mentees(self.database, partner_id)
 

@@ -13,8 +13,10 @@ def prepare(database):
     database.mentors.create_index([("partner_id", ASCENDING), ("occupation", ASCENDING)])
 
 
-def register_mentor(database, partner_id, payload):
+def register_mentor(database, identity, payload):
     """Store a mentor for a partner. Returns (mentor, outbox entries to publish)."""
+    # Always for the caller's own partner: the policy allows this action only within it.
+    partner_id = identity["partner_id"]
     try:
         fields = MentorSchema().load(payload)
     except ValidationError as err:

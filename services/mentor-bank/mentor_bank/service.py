@@ -1,8 +1,7 @@
-"""The mentor bank service: a thin nameko layer over mentor_bank.mentors."""
-from nameko.rpc import rpc
+"""The mentor bank service: a thin nameko layer over mentor_bank.mentors and mentor_bank.pool."""
 from nameko.timer import timer
 
-from coalition_common.errors import EXPECTED
+from coalition_common.entrypoints import Caller, api
 from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox, reliable_event_handler
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
@@ -16,20 +15,21 @@ class MentorBankService(HealthEntrypoints):
     tracing = Tracing()
     database = MongoDatabase(prepare=mentors.prepare)
     dispatch = DeclaringEventDispatcher()
+    caller = Caller()
 
-    @rpc(expected_exceptions=EXPECTED)
-    def register_mentor(self, partner_id, payload):
-        mentor, events = mentors.register_mentor(self.database, partner_id, payload)
+    @api("mentor.register")
+    def register_mentor(self, payload):
+        mentor, events = mentors.register_mentor(self.database, self.caller, payload)
         publish_outbox(self.database.mentors, mentor["id"], events, self.dispatch)
         return mentor
 
-    @rpc
+    @api("platform.count")
     def count_mentors(self, partner_id=None):
         return mentors.count_mentors(self.database, partner_id)
 
-    @rpc(expected_exceptions=EXPECTED)
-    def list_mentors(self, identity, cursor=None, limit=50):
-        return pool.list_mentors(self.database, identity, cursor, limit)
+    @api("mentor.list")
+    def list_mentors(self, cursor=None, limit=50):
+        return pool.list_mentors(self.database, self.caller, cursor, limit)
 
     @reliable_event_handler("registry", "charter.accepted")
     def record_charter_accepted(self, event):

@@ -1,6 +1,5 @@
 """The reporting service: consumes events into de-identified facts."""
-from nameko.rpc import rpc
-
+from coalition_common.entrypoints import Caller, api
 from coalition_common.events import reliable_event_handler
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
@@ -13,6 +12,7 @@ class ReportingService(HealthEntrypoints):
 
     tracing = Tracing()
     database = MongoDatabase(prepare=facts.prepare)
+    caller = Caller()
 
     @reliable_event_handler("registry", "partner.registered")
     def record_partner_registered(self, event):
@@ -26,6 +26,6 @@ class ReportingService(HealthEntrypoints):
     def record_mentee_enrolled(self, event):
         facts.record(self.database, "mentee.enrolled", event)
 
-    @rpc
+    @api("metrics.counts")
     def coalition_counts(self):
         return facts.coalition_counts(self.database)
