@@ -341,7 +341,7 @@ def test_commands_match_the_image_layout():
     assert "/app/gateway/gunicorn.conf.py" in copied
 
 
-def test_only_the_services_get_mongo():
+def test_every_component_gets_mongo_and_the_signing_key():
     rendered = render()
     configmaps = by_kind(rendered, "ConfigMap")
 
@@ -354,7 +354,10 @@ def test_only_the_services_get_mongo():
     for name, deployment in by_kind(rendered, "Deployment").items():
         names = env_names(pod_spec(deployment)["containers"][0])
         assert {"AMQP_URI", "DB_NAMESPACE", "RPC_TIMEOUT", "OTEL_SERVICE_NAME"} <= names, name
-        assert ("MONGO_URI" in names) == (name in SERVICES), name
+        # The gateway's database holds only the request counts its pods share.
+        assert "MONGO_URI" in names, name
+        assert "IDENTITY_SIGNING_KEY" in names, name
+        assert ("WEBHOOK_SECRET_KEY" in names) == (name == "registry"), name
 
 
 def test_autoscalers_and_disruption_budgets():
@@ -384,9 +387,9 @@ def test_network_policies_isolate_mongo_and_rabbitmq():
 
     mongo = ingress_allowed(policies, {"app": "mongo"})
     assert set(mongo) == {27017}, f"MongoDB opens unexpected ports: {sorted(mongo, key=str)}"
-    # the four services, plus the replica-set members themselves and the rs.initiate Job
-    assert mongo[27017] == set(SERVICES) | {"mongo", "mongo-rs-init"}
-    assert "gateway" not in mongo[27017]
+    # the four services and the gateway (its own database of shared request counts), plus the
+    # replica-set members themselves and the rs.initiate Job
+    assert mongo[27017] == set(SERVICES) | {"gateway", "mongo", "mongo-rs-init"}
 
     rabbit = ingress_allowed(policies, {"app": "rabbitmq"})
     assert ANYONE not in set().union(*rabbit.values())
@@ -519,7 +522,8 @@ def test_compose_python_components(compose):
         assert "healthcheck" in service
         env = service["environment"]
         assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
-        assert ("MONGO_URI" in env) == (name in SERVICES), name
+        assert "MONGO_URI" in env, name
+        assert env["IDENTITY_SIGNING_KEY"].startswith("${IDENTITY_SIGNING_KEY:?"), name
     for name, (workdir, target) in SERVICES.items():
         assert services[name]["working_dir"] == workdir
         assert services[name]["command"] == ["nameko", "run", "--config", "config.yml", target]
