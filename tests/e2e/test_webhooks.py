@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from coalition_common.identity import operator
+
 from harness import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -75,8 +77,8 @@ def test_signed_delivery_of_own_events_and_nothing_else(platform, api, demo, web
         stored = platform.database("registry").webhooks.find_one({"_id": webhook["id"]})
         assert "secret" not in stored and webhook["secret"] not in repr(stored)  # encrypted at rest
 
-        other = platform.rpc("matching", "enrol_mentee", employer_id, MENTEE)
-        own = platform.rpc("matching", "enrol_mentee", ngo_id, MENTEE)
+        other = platform.rpc("matching", "enrol_mentee", MENTEE, identity=operator("webhook-test", ("coordinator",), employer_id))
+        own = platform.rpc("matching", "enrol_mentee", MENTEE, identity=operator("webhook-test", ("coordinator",), ngo_id))
 
         wait_for(lambda: receiver.received, timeout=30, message="a webhook delivery")
         time.sleep(3)  # anything else that was going to arrive has had its chance

@@ -1,5 +1,5 @@
-"""No event is lost and none is applied twice: consumers absent, killed mid-stream, or the
-publisher crashing between its write and its publish."""
+"""No event is lost and none is applied twice: consumers absent, killed mid-stream, the
+publisher crashing between its write and its publish, or an event no queue takes."""
 import datetime
 import pathlib
 import signal
@@ -10,13 +10,22 @@ import uuid
 
 import pytest
 import requests
+from kombu import Connection
+from nameko.standalone.events import get_event_exchange
+from pymongo import MongoClient
 
-from harness import ROOT, free_port, wait_for
+from coalition_common.events import MandatoryPublisher, consumer_queue, declare_consumer_queues, outbox_entry, publish_outbox
+from harness import AMQP_PORT, MONGO_URI, ROOT, RUN_ID, free_port, rabbitmqctl, wait_for
 
 pytestmark = pytest.mark.service
 
 MENTEE = {"given_name": "Test", "family_name": "Mentee", "email": "mentee@example.org", "occupation": "2142",
           "region": "CA-ON", "consent_to_share": True}
+
+
+def coordinator(partner_id):
+    """The caller an enrolment comes from: a coordinator of `partner_id`."""
+    return {"staff_id": f"staff-{partner_id}", "partner_id": partner_id, "hub_id": None, "roles": ["coordinator"]}
 
 
 def enrolled_facts(platform):
@@ -26,7 +35,7 @@ def enrolled_facts(platform):
 def test_events_published_before_the_consumer_first_starts_are_kept(platform_factory):
     early = platform_factory("early", ("matching",))
     for _ in range(3):
-        early.rpc("matching", "enrol_mentee", "partner-early", MENTEE)
+        early.rpc("matching", "enrol_mentee", MENTEE, identity=coordinator("partner-early"))
     early.start("reporting")
     wait_for(lambda: enrolled_facts(early) == 3, message="3 facts from events sent before reporting existed")
 
@@ -38,7 +47,7 @@ def test_killing_the_consumer_mid_stream_loses_nothing_and_doubles_nothing(platf
 
     def enrol_all():
         for _ in range(total):
-            enrolled.append(stream.rpc("matching", "enrol_mentee", "partner-kill", MENTEE)["id"])
+            enrolled.append(stream.rpc("matching", "enrol_mentee", MENTEE, identity=coordinator("partner-kill"))["id"])
 
     producer = threading.Thread(target=enrol_all)
     producer.start()
@@ -119,7 +128,8 @@ def test_a_database_restart_mid_stream_loses_no_event(platform_factory, tmp_path
     database.start()
     consumer = None
     try:
-        consumer = platform_factory("dbrestart", ("reporting",), env={"MONGO_URI": database.uri})
+        # Shorter than the outage, so the consumer meets it rather than waiting it out.
+        consumer = platform_factory("dbrestart", ("reporting",), env={"MONGO_URI": database.uri, "MONGO_SELECT_TIMEOUT": "1"})
         events = [{"event_id": uuid.uuid4().hex, "mentee_id": f"m{i}", "partner_id": "p1", "isco_major": "2", "region": "CA-ON"}
                   for i in range(30)]
         for event in events[:10]:
@@ -131,12 +141,52 @@ def test_a_database_restart_mid_stream_loses_no_event(platform_factory, tmp_path
         assert requests.get(health + "/healthz", timeout=10).status_code == 503  # not ready
         for event in events[10:]:
             consumer.dispatch("matching", "mentee.enrolled", event)
-        time.sleep(2)  # the consumer meets the outage and requeues
+        # The consumer meets the outage: its handlers fail, and their events wait to be retried.
+        wait_for(lambda: "ServerSelectionTimeoutError" in (consumer.log_dir / "reporting.log").read_text(),
+                 timeout=30, message="a handler to fail on the outage")
         database.start()
         wait_for(lambda: enrolled_facts(consumer) == 30, timeout=60, message="all 30 facts after the restart")
         assert {f["_id"] for f in consumer.database("reporting").facts.find({})} == {e["event_id"] for e in events}
     finally:
         if consumer is not None:
+            if database.process.poll() is not None:
+                database.start()  # a failed test may leave it down
             consumer.close()  # while its database is still there to drop
         if database.process and database.process.poll() is None:
             database.kill()
+
+
+def test_an_event_no_queue_takes_stays_in_the_outbox(infrastructure):
+    """Publishing is mandatory: an event type with no bound queue fails its publish and stays in
+    the outbox for the relay, rather than vanishing; a bound one is published and cleared."""
+    vhost = f"{RUN_ID}_mandatory"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    amqp_uri = f"pyamqp://guest:guest@127.0.0.1:{AMQP_PORT}/{vhost}"
+    mongo = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    mentees = mongo[f"{vhost}_matching"].mentees
+    try:
+        declare_consumer_queues("matching", amqp_uri)
+        exchange = get_event_exchange("matching")
+        # As DeclaringEventDispatcher publishes for the matching service.
+        publisher = MandatoryPublisher(amqp_uri, exchange=exchange, declare=[exchange])
+
+        def dispatch(event_type, payload):
+            publisher.publish(payload, routing_key=event_type)
+
+        unheard = outbox_entry("mentee.unheard", {"mentee_id": "m1"})
+        mentees.insert_one({"_id": "m1", "outbox": [unheard]})
+        assert publish_outbox(mentees, "m1", [unheard], dispatch) == 0
+        assert mentees.find_one({"_id": "m1"})["outbox"] == [unheard]
+
+        enrolled = outbox_entry("mentee.enrolled", {"mentee_id": "m2", "partner_id": "p1", "isco_major": "2", "region": "CA-ON"})
+        mentees.insert_one({"_id": "m2", "outbox": [enrolled]})
+        assert publish_outbox(mentees, "m2", [enrolled], dispatch) == 1
+        assert mentees.find_one({"_id": "m2"})["outbox"] == []
+        with Connection(amqp_uri) as connection:
+            queue = consumer_queue("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled")(connection.channel())
+            assert queue.get(no_ack=True).payload["event_id"] == enrolled["event_id"]
+    finally:
+        mongo.drop_database(f"{vhost}_matching")
+        mongo.close()
+        rabbitmqctl("delete_vhost", vhost)

@@ -68,7 +68,8 @@ POLICY = {
     "webhook.deliveries": Rule(ADMINS, OWN),
     "audit.read": Rule(("coalition_admin",), COALITION),
     "dead_letter.list": Rule(("coalition_admin",), COALITION),
-    "dead_letter.replay": Rule(("coalition_admin",), COALITION, privileged=True),
+    # Replaying hands an event back to the consumer that failed it; consumers apply each event once.
+    "dead_letter.replay": Rule(("coalition_admin",), COALITION),
     "mentor.list": Rule(("coalition_admin", "partner_admin", "coordinator", "recruiter"), POOL),
     "mentor.register": Rule(("partner_admin", "recruiter"), OWN),
     "mentee.enrol": Rule(RUNNERS, OWN),

@@ -1,8 +1,20 @@
-"""Who consumes which event: (source service, event type, consuming service, handler method).
+"""Who publishes which events, and who consumes them.
 
-Publishers declare these durable queues up front; a consumer that has never run yet still
-gets every event. A test checks this list against the handlers the services declare.
+A test checks both tables against the code: every type a service's modules put in an outbox is
+listed under that service in PUBLISHES, every published type has at least one subscription, and
+SUBSCRIPTIONS matches the handlers the services declare. Publishers declare their subscribers'
+durable queues up front (so a consumer that has never run yet still gets every event) and refuse
+to start if a type they publish has no queue (see DeclaringEventDispatcher).
 """
+
+# The event types each service publishes (through its outbox and DeclaringEventDispatcher).
+PUBLISHES = {
+    "registry": ("partner.registered", "charter.accepted"),
+    "mentor_bank": ("mentor.registered",),
+    "matching": ("mentee.enrolled",),
+}
+
+# (source service, event type, consuming service, handler method).
 SUBSCRIPTIONS = [
     ("registry", "partner.registered", "reporting", "record_partner_registered"),
     ("mentor_bank", "mentor.registered", "reporting", "record_mentor_registered"),
@@ -11,3 +23,16 @@ SUBSCRIPTIONS = [
     ("mentor_bank", "mentor.registered", "registry", "queue_webhook_mentor_registered"),
     ("registry", "charter.accepted", "mentor_bank", "record_charter_accepted"),
 ]
+
+
+class TopologyError(RuntimeError):
+    """A service would publish events that no queue takes: they would be lost or stuck."""
+
+
+def unsubscribed_types(source_service):
+    """The event types `source_service` publishes that no subscription consumes. A service
+    missing from PUBLISHES raises TopologyError: it must say what it publishes."""
+    if source_service not in PUBLISHES:
+        raise TopologyError(f"{source_service} publishes events but is missing from topology.PUBLISHES")
+    subscribed = {event_type for source, event_type, _, _ in SUBSCRIPTIONS if source == source_service}
+    return [event_type for event_type in PUBLISHES[source_service] if event_type not in subscribed]
