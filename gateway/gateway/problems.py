@@ -1,19 +1,23 @@
-"""RFC 9457 problem details for every error, and an X-Request-ID on every response."""
+"""RFC 9457 problem details for every error; on every response an X-Request-ID and the headers
+that keep browsers and caches from doing anything with the API's answers but read them."""
 import logging
 import re
 import traceback
 import uuid
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from coalition_common.errors import CoalitionError
+from gateway import bodies
 from gateway.rpc import ServiceTimeout, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Swagger UI's own scripts and styles: static, so they may be cached like any static file.
+_STATIC_PREFIX = "/api/docs/assets/"
 
 
 def problem(status, title, detail=None, errors=None, **extra):
@@ -52,6 +56,8 @@ def from_http_exception(exc):
         detail = "The request has invalid fields."
     elif exc.code == 400 and errors:
         detail = "The request body is not valid JSON."
+    elif exc.code == 413 and current_app.config.get("MAX_CONTENT_LENGTH"):
+        detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
     response = problem(exc.code or 500, exc.name, detail, errors)
     for header, value in (data.get("headers") or {}).items():
         response.headers[header] = value
@@ -60,7 +66,20 @@ def from_http_exception(exc):
     return response
 
 
+def protective_headers(response):
+    """Nothing the API answers is cached (answers carry new keys and personal data), sniffed
+    into another content type, or framed by another site (the docs included)."""
+    if not request.path.startswith(_STATIC_PREFIX):
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
 def init_app(app):
+    bodies.init_app(app)
+
     @app.before_request
     def assign_request_id():
         supplied = request.headers.get("X-Request-ID", "")
@@ -69,7 +88,7 @@ def init_app(app):
     @app.after_request
     def echo_request_id(response):
         response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-        return response
+        return protective_headers(response)
 
     @app.errorhandler(CoalitionError)
     def coalition_error(exc):

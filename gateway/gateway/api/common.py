@@ -52,7 +52,7 @@ class PageQuery(StrictSchema):
 def page_of(item_schema):
     """A list response: `items` and the `next_cursor` to pass back for the next page (null at the end)."""
     return type(
-        f"{item_schema.__name__}Page",
+        f"{item_schema.__name__.removesuffix('Schema')}Page",
         (Schema,),
         {"items": fields.List(fields.Nested(item_schema)), "next_cursor": fields.String(allow_none=True)},
     )

@@ -2,28 +2,16 @@
 from flask_smorest import Blueprint
 
 from gateway.api.common import PageQuery, as_caller, expected_version, page_of, versioned
-from gateway.api.schemas import (
-    Charter,
-    CharterAccept,
-    NewStaff,
-    NewWebhook,
-    Partner,
-    PartnerCreate,
-    PartnerUpdate,
-    Staff,
-    StaffCreate,
-    Webhook,
-    WebhookCreate,
-)
+from registry.schemas import CharterSchema, CharterStatusSchema, NewStaffSchema, NewWebhookSchema, PartnerAdminUpdateSchema, PartnerSchema, StaffSchema, WebhookSchema
 from gateway.auth import allowed
 
-bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="Partner organisations")
+bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="PartnerSchema organisations")
 
 
 @bp.route("", methods=["GET"])
 @allowed("partner.list")
 @bp.arguments(PageQuery, location="query")
-@bp.response(200, page_of(Partner))
+@bp.response(200, page_of(PartnerSchema))
 def list_partners(query):
     """Partners the caller may see: all for a coalition admin, a hub and its partners for hub
     staff, otherwise the caller's own partner."""
@@ -32,8 +20,8 @@ def list_partners(query):
 
 @bp.route("", methods=["POST"])
 @allowed("partner.register")
-@bp.arguments(PartnerCreate)
-@bp.response(201, Partner)
+@bp.arguments(PartnerSchema)
+@bp.response(201, PartnerSchema)
 def create_partner(fields):
     """Register a partner organisation (coalition admins)."""
     return as_caller("registry", "register_partner", fields)
@@ -41,7 +29,7 @@ def create_partner(fields):
 
 @bp.route("/<string:partner_id>", methods=["GET"])
 @allowed("partner.read")
-@bp.response(200, Partner)
+@bp.response(200, PartnerSchema)
 def get_partner(partner_id):
     """One partner. Another organisation's partner answers 404, as if it did not exist."""
     return versioned(as_caller("registry", "get_partner", partner_id))
@@ -49,8 +37,8 @@ def get_partner(partner_id):
 
 @bp.route("/<string:partner_id>", methods=["PATCH"])
 @allowed("partner.update")
-@bp.arguments(PartnerUpdate)
-@bp.response(200, Partner)
+@bp.arguments(PartnerAdminUpdateSchema)
+@bp.response(200, PartnerSchema)
 def update_partner(fields, partner_id):
     """Change a partner's name or sectors (its own admin), region or hub (coalition admins).
     Send `If-Match` with the ETag you read to refuse (412) a change based on a stale copy;
@@ -60,7 +48,7 @@ def update_partner(fields, partner_id):
 
 @bp.route("/<string:partner_id>/suspend", methods=["POST"])
 @allowed("partner.suspend")
-@bp.response(200, Partner)
+@bp.response(200, PartnerSchema)
 def suspend_partner(partner_id):
     """Suspend a partner: every key of its staff stops working at once."""
     return as_caller("registry", "suspend_partner", partner_id)
@@ -68,7 +56,7 @@ def suspend_partner(partner_id):
 
 @bp.route("/<string:partner_id>/reinstate", methods=["POST"])
 @allowed("partner.reinstate")
-@bp.response(200, Partner)
+@bp.response(200, PartnerSchema)
 def reinstate_partner(partner_id):
     """Make a suspended partner active again."""
     return as_caller("registry", "reinstate_partner", partner_id)
@@ -76,7 +64,7 @@ def reinstate_partner(partner_id):
 
 @bp.route("/<string:partner_id>/charter", methods=["GET"])
 @allowed("charter.read")
-@bp.response(200, Charter)
+@bp.response(200, CharterStatusSchema)
 def get_charter(partner_id):
     """Whether the partner has accepted the coalition charter, which version, when and by whom."""
     return as_caller("registry", "get_charter", partner_id)
@@ -84,8 +72,8 @@ def get_charter(partner_id):
 
 @bp.route("/<string:partner_id>/charter", methods=["POST"])
 @allowed("charter.accept")
-@bp.arguments(CharterAccept)
-@bp.response(201, Charter)
+@bp.arguments(CharterSchema)
+@bp.response(201, CharterStatusSchema)
 def accept_charter(fields, partner_id):
     """Accept the charter for your own partner; until then its mentors stay private and it
     cannot see pooled mentors."""
@@ -95,7 +83,7 @@ def accept_charter(fields, partner_id):
 @bp.route("/<string:partner_id>/staff", methods=["GET"])
 @allowed("staff.list")
 @bp.arguments(PageQuery, location="query")
-@bp.response(200, page_of(Staff))
+@bp.response(200, page_of(StaffSchema))
 def list_staff(query, partner_id):
     """A partner's staff."""
     return as_caller("registry", "list_staff", partner_id, query["cursor"], query["limit"])
@@ -103,8 +91,8 @@ def list_staff(query, partner_id):
 
 @bp.route("/<string:partner_id>/staff", methods=["POST"])
 @allowed("staff.add")
-@bp.arguments(StaffCreate)
-@bp.response(201, NewStaff)
+@bp.arguments(StaffSchema)
+@bp.response(201, NewStaffSchema)
 def add_staff(fields, partner_id):
     """Add a staff member to a partner, with partner roles (never coalition_admin). The answer
     carries their single-use enrolment token (72 h), shown once: hand it to them; they exchange it
@@ -115,7 +103,7 @@ def add_staff(fields, partner_id):
 @bp.route("/<string:partner_id>/webhooks", methods=["GET"])
 @allowed("webhook.list")
 @bp.arguments(PageQuery, location="query")
-@bp.response(200, page_of(Webhook))
+@bp.response(200, page_of(WebhookSchema))
 def list_webhooks(query, partner_id):
     """The partner's webhook endpoints."""
     return as_caller("registry", "list_webhooks", partner_id, query["cursor"], query["limit"])
@@ -123,8 +111,8 @@ def list_webhooks(query, partner_id):
 
 @bp.route("/<string:partner_id>/webhooks", methods=["POST"])
 @allowed("webhook.register")
-@bp.arguments(WebhookCreate)
-@bp.response(201, NewWebhook)
+@bp.arguments(WebhookSchema)
+@bp.response(201, NewWebhookSchema)
 def register_webhook(fields, partner_id):
     """Register an HTTPS endpoint for event types of your own partner. The signing secret is
     shown once: deliveries carry `X-Coalition-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of

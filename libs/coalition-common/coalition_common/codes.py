@@ -7,6 +7,7 @@ from importlib import resources
 import pycountry
 from marshmallow import ValidationError, fields, validate
 
+from coalition_common.fields import Choice, Text, UniqueList
 from coalition_common.schemas import StrictSchema
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
@@ -20,7 +21,7 @@ def isco08():
 
 
 def _known_region(code):
-    if not isinstance(code, str) or pycountry.subdivisions.get(code=code) is None:
+    if pycountry.subdivisions.get(code=code) is None:
         raise ValidationError("Not an ISO 3166-2 subdivision code.")
 
 
@@ -35,12 +36,12 @@ def _known_language(code):
 
 
 def region(**kwargs):
-    return fields.String(validate=[validate.Length(max=10), _known_region], **kwargs)
+    return Text(max=10, validate=_known_region, **kwargs)
 
 
 def isco_group(**kwargs):
     """An ISCO-08 major (1 digit) or sub-major (2 digit) group, checked against the shipped list."""
-    return fields.String(validate=[validate.Length(max=2), _known_isco_group], **kwargs)
+    return Text(max=2, validate=_known_isco_group, **kwargs)
 
 
 def isco_occupation(**kwargs):
@@ -50,15 +51,14 @@ def isco_occupation(**kwargs):
         if code[:1] not in isco08() or (len(code) >= 2 and code[:2] not in isco08()):
             raise ValidationError("Not an ISCO-08 code.")
 
-    return fields.String(
-        validate=[validate.Regexp(r"^[0-9]{1,4}$", error="Not an ISCO-08 code."), known_prefix], **kwargs
-    )
+    return Text(max=4, validate=[validate.Regexp(r"^[0-9]{1,4}$", error="Not an ISCO-08 code."), known_prefix], **kwargs)
 
 
 class LanguageSkill(StrictSchema):
-    code = fields.String(required=True, validate=[validate.Length(equal=2), _known_language])
-    level = fields.String(required=True, validate=validate.OneOf(CEFR_LEVELS))
+    code = Text(required=True, validate=[validate.Length(equal=2), _known_language])
+    level = Choice(CEFR_LEVELS, required=True)
 
 
 def languages(**kwargs):
-    return fields.List(fields.Nested(LanguageSkill), validate=validate.Length(max=20), **kwargs)
+    """Each language once, with one level."""
+    return UniqueList(fields.Nested(LanguageSkill), key=lambda skill: skill["code"], max=20, **kwargs)

@@ -1,20 +1,22 @@
-"""What matching accepts and returns."""
-from marshmallow import fields, validate
+"""What matching accepts and returns: the one definition, used by the service to validate and by
+the gateway to validate and to write the OpenAPI document."""
+from marshmallow import fields
 
 from coalition_common import codes
+from coalition_common.fields import Email, Moment, Name, Text, UniqueList
 from coalition_common.schemas import StrictSchema
 
 
 class MenteeSchema(StrictSchema):
     id = fields.String(dump_only=True)
     partner_id = fields.String(dump_only=True)
-    given_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    family_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    email = fields.Email(required=True)
+    given_name = Name(required=True, min=1, max=100)
+    family_name = Name(required=True, min=1, max=100)
+    email = Email(required=True)
     occupation = codes.isco_occupation(required=True)
     region = codes.region(required=True)
     languages = codes.languages(load_default=list)
-    goals = fields.List(fields.String(validate=validate.Length(max=500)), load_default=list, validate=validate.Length(max=10))
+    goals = UniqueList(Text(max=500, multiline=True), load_default=list, max=10)
     consent_to_share = fields.Boolean(required=True)
     status = fields.String(dump_only=True)
-    created_at = fields.AwareDateTime(dump_only=True)
+    created_at = Moment(dump_only=True)
