@@ -1,8 +1,9 @@
 """The coalition gateway: the HTTP API that partner staff use."""
 import http
+import json
 import os
 
-from flask import Flask, send_from_directory
+from flask import Flask, current_app, send_from_directory
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -17,6 +18,12 @@ class ProblemApi(Api):
     def handle_http_exception(self, error):
         return problems.from_http_exception(error)
 
+    def _openapi_json(self):
+        """The document, with nullable references written so that client generators keep the
+        referenced type (apispec writes them as an untyped `anyOf` alternative)."""
+        return current_app.response_class(json.dumps(typed_nullable_refs(self.spec.to_dict()), indent=2),
+                                          mimetype="application/json")
+
     def _register_responses(self):
         # Every error response is documented with the shape and content type actually sent.
         from gateway.api.common import Problem
@@ -29,6 +36,22 @@ class ProblemApi(Api):
         self.spec.components.response(
             "DEFAULT_ERROR", {"description": "A problem (RFC 9457)", "content": {problems.PROBLEM_JSON: {"schema": Problem}}}, lazy=True
         )
+
+
+def typed_nullable_refs(node):
+    """`anyOf: [{type: object, nullable: true}, {$ref: X}]` becomes `allOf: [{$ref: X}], nullable: true`."""
+    if isinstance(node, list):
+        return [typed_nullable_refs(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: typed_nullable_refs(value) for key, value in node.items()}
+    choices = node.get("anyOf")
+    if isinstance(choices, list) and len(choices) == 2 and {"type": "object", "nullable": True} in choices:
+        (reference,) = [choice for choice in choices if "$ref" in choice] or [None]
+        if reference is not None:
+            node.pop("anyOf")
+            node.update(allOf=[reference], nullable=True)
+    return node
 
 
 def create_app(test_config=None):

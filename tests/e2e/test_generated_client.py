@@ -1,0 +1,88 @@
+"""Partners' IT teams generate clients from /api/openapi.json. A client generated with
+openapi-python-client must parse the answer of every GET, nested objects typed as models (not
+left as plain dicts, as a nullable nested schema once made them)."""
+import importlib
+import inspect
+import os
+import pkgutil
+import subprocess
+import sys
+import urllib.parse
+
+import attrs
+import pytest
+import requests
+
+from harness import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def untyped(value, path="answer"):
+    """Where a parsed answer still holds a plain dict (an object the generator could not type)."""
+    if isinstance(value, dict):
+        return [path]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in untyped(item, f"{path}[{i}]")]
+    if attrs.has(type(value)):
+        return [p for f in attrs.fields(type(value)) if f.name != "additional_properties"
+                for p in untyped(getattr(value, f.name), f"{path}.{f.name}")]
+    return []
+
+
+@pytest.fixture(scope="module")
+def client_package(platform, tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated")
+    (out / "openapi.json").write_text(requests.get(platform.gateway_url + "/api/openapi.json", timeout=10).text)
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "openapi-python-client"), "generate", "--path", "openapi.json",
+         "--output-path", "coalition_client", "--meta", "none"],
+        cwd=out, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    sys.path.insert(0, str(out))
+    yield importlib.import_module("coalition_client")
+    sys.path.remove(str(out))
+
+
+def get_operations(package):
+    """Every generated GET operation: (module, url template) found through its own request builder."""
+    api = importlib.import_module(f"{package.__name__}.api")
+    for info in pkgutil.walk_packages(api.__path__, prefix=f"{api.__name__}."):
+        module = importlib.import_module(info.name)
+        if not hasattr(module, "sync_detailed"):
+            continue
+        names = list(inspect.signature(module._get_kwargs).parameters)
+        if "body" in names:
+            continue  # takes a request body: not a read
+        built = module._get_kwargs(**{name: f"{{{name}}}" for name in names})
+        if built["method"].lower() == "get":
+            yield module, urllib.parse.unquote(built["url"]), names
+
+
+def test_a_generated_client_parses_every_get_with_nested_objects_typed(client_package, api, admin_key, demo):
+    lucia = api(next(c["key"] for c in demo if "partner_admin" in c["roles"]))
+    me = lucia.get("/api/v1/me").json()
+    ids = {
+        "partner_id": me["partner"]["id"],
+        "staff_id": me["staff"]["id"],
+        "program_id": lucia.post("/api/v1/programs", json={"name": "Generated", "start_date": "2027-05-01"}).json()["id"],
+        "webhook_id": lucia.post(f"/api/v1/partners/{me['partner']['id']}/webhooks",
+                                 json={"url": "https://127.0.0.1:9/gen", "event_types": ["mentee.enrolled"]}).json()["id"],
+    }
+    client = client_package.AuthenticatedClient(base_url=api().base_url, token=admin_key)
+    tried = []
+    for module, url, names in get_operations(client_package):
+        arguments = {name: ids[name] for name in names if name in ids}
+        response = module.sync_detailed(client=client, **arguments)
+        tried.append(url)
+        assert response.status_code == 200, (url, response.status_code, response.content[:300])
+        assert attrs.has(type(response.parsed)), (url, type(response.parsed))
+        assert untyped(response.parsed) == [], url
+    # The caller's partner came back as a typed model, not as a dict or nothing.
+    me_module = next(m for m, url, _ in get_operations(client_package) if url == "/api/v1/me")
+    partner = me_module.sync_detailed(client=client_package.AuthenticatedClient(
+        base_url=api().base_url, token=next(c["key"] for c in demo if "partner_admin" in c["roles"]))).parsed.partner
+    assert type(partner).__name__ == "Partner"
+    assert {"/api/v1/me", "/api/v1/partners/{partner_id}", "/api/v1/staff/{staff_id}/keys", "/api/v1/mentors",
+            "/api/v1/dead-letters"} <= set(tried)
