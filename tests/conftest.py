@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from harness import AMQP_PORT, MONGO_PORT, Api, Platform
+from harness import AMQP_PORT, MONGO_PORT, MONGO_URI, RUN_ID, Api, Platform
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,31 @@ def infrastructure():
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
         except OSError:
             pytest.exit(f"{what} is not listening on 127.0.0.1:{port}; run the suite with `make test`", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def mongo(infrastructure):
+    """A client of the real database, for tests that drive plain functions against it."""
+    from pymongo import MongoClient
+
+    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def scratch_database(mongo):
+    """`scratch_database("registry")`: an empty database of this run's own, dropped after the module."""
+    made = []
+
+    def make(service):
+        database = mongo[f"{RUN_ID}_{uuid.uuid4().hex[:8]}_{service}"]
+        made.append(database.name)
+        return database
+
+    yield make
+    for name in made:
+        mongo.drop_database(name)
 
 
 @pytest.fixture(scope="session")

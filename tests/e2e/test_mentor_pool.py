@@ -4,9 +4,15 @@ import uuid
 
 import pytest
 
+from coalition_common.identity import operator
+
 from harness import wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def recruiter(partner_id):
+    return operator("pool-test", ("recruiter",), partner_id)
 
 
 def mentor(name):
@@ -25,8 +31,8 @@ def pool(platform, api, admin_key):
         key = admin.enrol(staff)
         made[label] = {"id": partner["id"], "client": api(key)}
     for name in ("Ada", "Ben"):
-        platform.rpc("mentor_bank", "register_mentor", made["employer"]["id"], mentor(name))
-    platform.rpc("mentor_bank", "register_mentor", made["outsider"]["id"], mentor("Cyd"))
+        platform.rpc("mentor_bank", "register_mentor", mentor(name), identity=recruiter(made["employer"]["id"]))
+    platform.rpc("mentor_bank", "register_mentor", mentor("Cyd"), identity=recruiter(made["outsider"]["id"]))
     return made
 
 

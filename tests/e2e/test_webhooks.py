@@ -105,7 +105,7 @@ def test_failed_deliveries_are_retried_with_backoff(platform, api, demo, webhook
         ngo_admin = demo_client(api, demo, "ngo", "partner_admin")
         ngo_id = ngo_admin.get("/api/v1/me").json()["partner"]["id"]
         webhook = ngo_admin.post(f"/api/v1/partners/{ngo_id}/webhooks", json={"url": receiver.url, "event_types": ["mentor.registered"]}).json()
-        platform.rpc("mentor_bank", "register_mentor", ngo_id, {
+        platform.rpc("mentor_bank", "register_mentor", identity=operator("webhook-test", ("recruiter",), ngo_id), payload={
             "given_name": "Retry", "family_name": "Mentor", "email": "retry@mentor.example", "occupation": "2142", "region": "CA-ON"})
         wait_for(lambda: receiver.received, timeout=30, message="the first attempt")
         receiver.status = 200

@@ -22,19 +22,11 @@ ADMIN_KEY = "keys-test-admin-" + uuid.uuid4().hex + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def client():
-    client = pymongo.MongoClient("mongodb://127.0.0.1:27017/", tz_aware=True, serverSelectionTimeoutMS=5000)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def db(client):
-    database = client[f"t{uuid.uuid4().hex[:8]}_registry"]
+def db(scratch_database):
+    database = scratch_database("registry")
     indexes.prepare(database)
     access.bootstrap_admin(database, ADMIN_KEY)
-    yield database
-    client.drop_database(database.name)
+    return database
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,12 @@
 """The gateway's limits on the real database: two gateway processes (two apps, each with its own
 limiter) share one allowance per staff member and one allowance of failed authentications per
 client address, and the second refuses a key-guessing address without asking the registry."""
-import uuid
 
 import pytest
-from pymongo import MongoClient
 
 from coalition_common.errors import Unauthenticated
 from gateway import create_app, ratelimit
 from gateway.ratelimit import Limits
-from harness import MONGO_URI
 
 pytestmark = pytest.mark.service
 
@@ -17,12 +14,8 @@ STAFF = {"staff_id": "stf_shared", "partner_id": "p1", "hub_id": None, "roles": 
 
 
 @pytest.fixture(scope="module")
-def gateway_database(infrastructure):
-    client = MongoClient(MONGO_URI, tz_aware=True, serverSelectionTimeoutMS=5000)
-    database = client[f"t{uuid.uuid4().hex[:8]}_gateway"]
-    yield database
-    client.drop_database(database.name)
-    client.close()
+def gateway_database(scratch_database):
+    return scratch_database("gateway")
 
 
 class Registry:

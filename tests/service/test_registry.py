@@ -4,10 +4,11 @@ import hashlib
 import pytest
 
 from coalition_common.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from coalition_common.identity import operator
 
 pytestmark = pytest.mark.service
 
-ADMIN = {"staff_id": "operator:test", "partner_id": None, "hub_id": None, "roles": ["coalition_admin"]}
+ADMIN = operator("test")
 
 
 @pytest.fixture(scope="module")
@@ -43,58 +44,64 @@ def test_short_admin_keys_are_refused(registry):
     assert "key" in err.value.errors
 
 
-def test_issued_keys_authenticate_and_record_last_use(registry):
-    partner = registry.rpc("registry", "register_partner", ADMIN, {"name": "Key Test NGO", "kind": "ngo", "region": "CA-BC"})
-    staff = registry.rpc("registry", "add_staff", ADMIN, partner["id"], {"name": "K", "email": "k@ngo.example", "roles": ["coordinator"]})
-    issued = registry.rpc("registry", "issue_key", ADMIN, staff["id"])
-    assert issued["key"].startswith(issued["prefix"] + "_")
-    identity = registry.rpc("registry", "authenticate", issued["key"])
-    assert identity == {"staff_id": staff["id"], "partner_id": partner["id"], "hub_id": None,
-                        "roles": ["coordinator"], "key_id": issued["id"], "charter_accepted": False,
-                        "expires_at": None}
-    stored = registry.database("registry").api_keys.find_one({"_id": issued["id"]})
-    assert stored["last_used_at"] is not None and stored["prefix"] == issued["prefix"]
+def enrolled(registry, partner_id, email, roles, payload=None):
+    """A staff member added by the admin, holding the first key their enrolment token gave them."""
+    staff = registry.rpc("registry", "add_staff", partner_id, {"name": "Staff", "email": email, "roles": roles}, identity=ADMIN)
+    first = registry.rpc("registry", "exchange_enrolment", staff["enrolment_token"], payload or {})
+    return staff, first, registry.rpc("registry", "authenticate", first["key"])
+
+
+def test_enrolled_keys_authenticate_and_record_last_use(registry):
+    partner = registry.rpc("registry", "register_partner", {"name": "Key Test NGO", "kind": "ngo", "region": "CA-BC"}, identity=ADMIN)
+    staff, first, identity = enrolled(registry, partner["id"], "k@ngo.example", ["coordinator"])
+    assert first["key"].startswith(first["prefix"] + "_")
+    assert {k: identity[k] for k in ("staff_id", "partner_id", "hub_id", "roles", "key_id", "charter_accepted")} == {
+        "staff_id": staff["id"], "partner_id": partner["id"], "hub_id": None, "roles": ["coordinator"],
+        "key_id": first["id"], "charter_accepted": False}
+    assert identity["expires_at"] is not None  # 90 days unless asked for less
+    second = registry.rpc("registry", "issue_key", staff["id"], identity=identity)
+    listed = registry.rpc("registry", "list_keys", staff["id"], identity=identity)["items"]
+    assert [k["id"] for k in listed] == [first["id"], second["id"]]
+    assert listed[0]["last_used_at"] is not None and listed[0]["prefix"] == first["prefix"]
 
 
 def test_suspended_partners_keys_are_refused(registry):
-    partner = registry.rpc("registry", "register_partner", ADMIN, {"name": "Suspend Me", "kind": "employer", "region": "CA-BC"})
-    staff = registry.rpc("registry", "add_staff", ADMIN, partner["id"], {"name": "S", "email": "s@employer.example", "roles": ["recruiter"]})
-    key = registry.rpc("registry", "issue_key", ADMIN, staff["id"])["key"]
-    assert registry.rpc("registry", "authenticate", key)["partner_id"] == partner["id"]
-    registry.rpc("registry", "set_partner_status", ADMIN, partner["id"], "suspended")
+    partner = registry.rpc("registry", "register_partner", {"name": "Suspend Me", "kind": "employer", "region": "CA-BC"}, identity=ADMIN)
+    _, first, _ = enrolled(registry, partner["id"], "s@employer.example", ["recruiter"])
+    registry.rpc("registry", "suspend_partner", partner["id"], identity=ADMIN)
     with pytest.raises(Unauthenticated):
-        registry.rpc("registry", "authenticate", key)
-    registry.rpc("registry", "set_partner_status", ADMIN, partner["id"], "active")
-    assert registry.rpc("registry", "authenticate", key)["partner_id"] == partner["id"]
+        registry.rpc("registry", "authenticate", first["key"])
+    registry.rpc("registry", "reinstate_partner", partner["id"], identity=ADMIN)
+    assert registry.rpc("registry", "authenticate", first["key"])["partner_id"] == partner["id"]
 
 
 def test_expired_and_revoked_keys_are_refused(registry):
-    partner = registry.rpc("registry", "register_partner", ADMIN, {"name": "Expiry NGO", "kind": "ngo", "region": "CA-BC"})
-    staff = registry.rpc("registry", "add_staff", ADMIN, partner["id"], {"name": "E", "email": "e@ngo.example", "roles": ["analyst"]})
-    issued = registry.rpc("registry", "issue_key", ADMIN, staff["id"], {"expires_at": "2099-01-01T00:00:00+00:00"})
-    assert registry.rpc("registry", "authenticate", issued["key"])["staff_id"] == staff["id"]
-    # Time passes: the stored expiry is now behind us.
     import datetime
 
+    partner = registry.rpc("registry", "register_partner", {"name": "Expiry NGO", "kind": "ngo", "region": "CA-BC"}, identity=ADMIN)
+    staff, first, identity = enrolled(registry, partner["id"], "e@ngo.example", ["analyst"],
+                                      {"expires_at": "2027-06-01T00:00:00+00:00"})
+    other = registry.rpc("registry", "issue_key", staff["id"], identity=identity)
+    # Time passes: the stored expiry is now behind us.
     registry.database("registry").api_keys.update_one(
-        {"_id": issued["id"]}, {"$set": {"expires_at": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)}})
-    with pytest.raises(Unauthenticated):
-        registry.rpc("registry", "authenticate", issued["key"])
-    other = registry.rpc("registry", "issue_key", ADMIN, staff["id"])
-    registry.rpc("registry", "revoke_key", ADMIN, other["id"])
+        {"_id": other["id"]}, {"$set": {"expires_at": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)}})
     with pytest.raises(Unauthenticated):
         registry.rpc("registry", "authenticate", other["key"])
+    registry.rpc("registry", "revoke_key", first["id"], identity=identity)
+    with pytest.raises(Unauthenticated):
+        registry.rpc("registry", "authenticate", first["key"])
     with pytest.raises(ValidationFailed):
-        registry.rpc("registry", "issue_key", ADMIN, staff["id"], {"expires_at": "2001-01-01T00:00:00+00:00"})
+        registry.rpc("registry", "exchange_enrolment", "cme_whatever", {"expires_at": "2001-01-01T00:00:00+00:00"})
 
 
 def test_tenancy_is_enforced_inside_the_registry(registry):
-    first = registry.rpc("registry", "register_partner", ADMIN, {"name": "Tenant One", "kind": "ngo", "region": "CA-BC"})
-    second = registry.rpc("registry", "register_partner", ADMIN, {"name": "Tenant Two", "kind": "ngo", "region": "CA-BC"})
-    outsider = {"staff_id": "x", "partner_id": second["id"], "hub_id": None, "roles": ["partner_admin"]}
+    first = registry.rpc("registry", "register_partner", {"name": "Tenant One", "kind": "ngo", "region": "CA-BC"}, identity=ADMIN)
+    second = registry.rpc("registry", "register_partner", {"name": "Tenant Two", "kind": "ngo", "region": "CA-BC"}, identity=ADMIN)
+    _, _, outsider = enrolled(registry, second["id"], "admin@two.example", ["partner_admin"])
     with pytest.raises(NotFound):
-        registry.rpc("registry", "get_partner", outsider, first["id"])
+        registry.rpc("registry", "get_partner", first["id"], identity=outsider)
     with pytest.raises(NotFound):
-        registry.rpc("registry", "add_staff", outsider, first["id"], {"name": "Intruder", "email": "i@x.example", "roles": ["coordinator"]})
-    listed = registry.rpc("registry", "list_partners", outsider)
+        registry.rpc("registry", "add_staff", first["id"], {"name": "Intruder", "email": "i@x.example", "roles": ["coordinator"]},
+                     identity=outsider)
+    listed = registry.rpc("registry", "list_partners", identity=outsider)
     assert [p["id"] for p in listed["items"]] == [second["id"]]

@@ -6,7 +6,6 @@ before any of them writes (ReadTogether), so every repetition is a real race, no
 """
 import datetime
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pymongo
@@ -26,18 +25,10 @@ DELETED = "deleted"
 
 
 @pytest.fixture(scope="module")
-def client():
-    client = pymongo.MongoClient("mongodb://127.0.0.1:27017/", tz_aware=True, serverSelectionTimeoutMS=5000)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def database(client):
-    database = client[f"t{uuid.uuid4().hex[:8]}_registry"]
+def database(scratch_database):
+    database = scratch_database("registry")
     indexes.prepare(database)
-    yield database
-    client.drop_database(database.name)
+    return database
 
 
 @pytest.fixture
@@ -326,32 +317,29 @@ def test_of_two_concurrent_charter_acceptances_exactly_one_is_recorded(database)
         assert [e["type"] for e in stored["outbox"]].count("charter.accepted") == 1
 
 
-def test_prepare_migrates_documents_stored_before_versions_and_name_keys(client):
-    database = client[f"t{uuid.uuid4().hex[:8]}_registry"]
-    try:
-        # As the previous release stored them: no version, no name_key, names unique as typed.
-        database.partners.create_index([("name", pymongo.ASCENDING)], unique=True)
-        old = {"kind": "ngo", "region": "CA-BC", "sectors": [], "hub_id": None, "status": "active", "charter": None,
-               "created_at": utcnow(), "updated_at": utcnow(), "outbox": []}
-        database.partners.insert_many([dict(old, _id="p1", name="Harbour"), dict(old, _id="p2", name="HARBOUR")])
-        database.programs.insert_one({"_id": "g1", "partner_id": "p1", "name": "Cohort", "status": "draft", "start_date": "2026-09-01",
-                                      "group_size_min": 3, "group_size_max": 5})
-        indexes.prepare(database)
-        indexes.prepare(database)  # every start runs it
+def test_prepare_migrates_documents_stored_before_versions_and_name_keys(scratch_database):
+    database = scratch_database("registry")
+    # As the previous release stored them: no version, no name_key, names unique as typed.
+    database.partners.create_index([("name", pymongo.ASCENDING)], unique=True)
+    old = {"kind": "ngo", "region": "CA-BC", "sectors": [], "hub_id": None, "status": "active", "charter": None,
+           "created_at": utcnow(), "updated_at": utcnow(), "outbox": []}
+    database.partners.insert_many([dict(old, _id="p1", name="Harbour"), dict(old, _id="p2", name="HARBOUR")])
+    database.programs.insert_one({"_id": "g1", "partner_id": "p1", "name": "Cohort", "status": "draft", "start_date": "2026-09-01",
+                                  "group_size_min": 3, "group_size_max": 5})
+    indexes.prepare(database)
+    indexes.prepare(database)  # every start runs it
 
-        stored = {p["_id"]: p for p in database.partners.find({})}
-        assert stored["p1"]["name_key"] == "harbour" and stored["p2"]["name_key"] != "harbour"
-        assert {p["version"] for p in stored.values()} == {1}
-        assert "name_1" not in database.partners.index_information()
-        with pytest.raises(Conflict):
-            partners.register_partner(database, ADMIN, {"name": "harbour", "kind": "ngo", "region": "CA-BC"})
+    stored = {p["_id"]: p for p in database.partners.find({})}
+    assert stored["p1"]["name_key"] == "harbour" and stored["p2"]["name_key"] != "harbour"
+    assert {p["version"] for p in stored.values()} == {1}
+    assert "name_1" not in database.partners.index_information()
+    with pytest.raises(Conflict):
+        partners.register_partner(database, ADMIN, {"name": "harbour", "kind": "ngo", "region": "CA-BC"})
 
-        identity = {"staff_id": "s1", "partner_id": "p1", "hub_id": None, "roles": ["partner_admin"]}
-        assert programs.update_program(database, identity, "g1", {"group_size_min": 4}, expected_version=1)["group_size_min"] == 4
-        # One stored by a replica still on the previous release, after the migration ran: version 0.
-        database.programs.insert_one(dict(database.programs.find_one({"_id": "g1"}), _id="g2", version=None))
-        database.programs.update_one({"_id": "g2"}, {"$unset": {"version": ""}})
-        programs.transition_program(database, identity, "g2", {"status": "recruiting"})
-        assert database.programs.find_one({"_id": "g2"})["version"] == 1
-    finally:
-        client.drop_database(database.name)
+    identity = {"staff_id": "s1", "partner_id": "p1", "hub_id": None, "roles": ["partner_admin"]}
+    assert programs.update_program(database, identity, "g1", {"group_size_min": 4}, expected_version=1)["group_size_min"] == 4
+    # One stored by a replica still on the previous release, after the migration ran: version 0.
+    database.programs.insert_one(dict(database.programs.find_one({"_id": "g1"}), _id="g2", version=None))
+    database.programs.update_one({"_id": "g2"}, {"$unset": {"version": ""}})
+    programs.transition_program(database, identity, "g2", {"status": "recruiting"})
+    assert database.programs.find_one({"_id": "g2"})["version"] == 1

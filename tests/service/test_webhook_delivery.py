@@ -4,7 +4,6 @@ a slow or trickling endpoint holds up no one else, and signing secrets are store
 import hashlib
 import hmac
 import json
-import os
 import socket
 import ssl
 import threading
@@ -15,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 from cryptography.fernet import Fernet
-from pymongo import ASCENDING, MongoClient
+from pymongo import ASCENDING
 
 from coalition_common.ids import new_id, utcnow
 from registry import webhooks
@@ -27,13 +26,6 @@ PARTNER = "p-webhook-test"
 PARTNER_ADMIN = {"staff_id": "s-webhook-test", "partner_id": PARTNER, "hub_id": None, "roles": ["partner_admin"],
                  "key_id": "k-webhook-test", "charter_accepted": False, "expires_at": None}
 REAL_GETADDRINFO = socket.getaddrinfo
-
-
-@pytest.fixture(scope="module")
-def mongo(infrastructure):
-    client = MongoClient(f"mongodb://127.0.0.1:{os.environ.get('MONGO_PORT', '27017')}/", tz_aware=True)
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Limits shared by gateway processes, counted before any registry call, and a cached /readyz,
 against in-memory stand-ins for the database and the services."""
 import copy
-import datetime
 import logging
 import threading
 
