@@ -88,7 +88,11 @@ class Platform:
         from coalition_common.events import declare_consumer_queues
 
         declare_consumer_queues(source_service, self.amqp_uri)
-        event_dispatcher(uri=self.amqp_uri)(source_service, event_type, payload)
+        from coalition_common.identity import event_headers
+
+        # Signed as the source service would sign it; consumers refuse unsigned events.
+        event_dispatcher(uri=self.amqp_uri, headers=event_headers(source_service, event_type, payload))(
+            source_service, event_type, payload)
 
     def start(self, *names):
         for name in names:

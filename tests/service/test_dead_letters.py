@@ -20,6 +20,7 @@ from pymongo import MongoClient
 
 from coalition_common import dead_letters
 from coalition_common.events import consumer_queue
+from coalition_common.identity import event_headers
 from harness import AMQP_PORT, MONGO_URI, ROOT, RUN_ID, rabbitmqctl, wait_for
 
 pytestmark = pytest.mark.service
@@ -42,12 +43,14 @@ class Faulty:
         else:
             self.database.switches.replace_one({"_id": event_id}, {"mode": mode, **options}, upsert=True)
 
-    def publish(self, event, headers=None):
-        """As a publisher service would: persistent, to the source's event exchange."""
+    def publish(self, event, headers=None, signature=None):
+        """As a publisher service would: persistent, to the source's event exchange, signed with
+        the platform's secret (or with `signature`, as a forger would)."""
+        signed = event_headers(SOURCE_SERVICE, EVENT_TYPE, event) if signature is None else {"x-coalition-event-signature": signature}
         with Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as connection:
             connection.Producer(serializer="json").publish(
                 event, exchange=get_event_exchange(SOURCE_SERVICE), routing_key=EVENT_TYPE,
-                headers=headers or {}, delivery_mode=2, declare=[QUEUE])
+                headers={**(headers or {}), **signed}, delivery_mode=2, declare=[QUEUE])
 
     def letter(self, event_id):
         return next((letter for letter in dead_letters.list_dead_letters(self.amqp_uri) if letter["event_id"] == event_id), None)
@@ -144,6 +147,19 @@ def test_a_poison_event_is_dead_lettered_listed_and_replayed_once_fixed(faulty):
     assert not [key for key in applied["context"] if key.startswith("x-coalition")]
     assert faulty.letter(event_id) is None
     assert dead_letters.replay(faulty.amqp_uri, event_id) is False
+
+
+@pytest.mark.parametrize("signature", ["", "0" * 64, "forged-with-another-secret"])
+def test_an_event_not_signed_by_the_platform_is_never_applied(faulty, signature):
+    """Publishing to the broker is not enough to make a service act: a forged event is kept in the
+    dead-letter queue, unapplied."""
+    event_id = uuid.uuid4().hex
+    if signature == "forged-with-another-secret":
+        signature = event_headers(SOURCE_SERVICE, EVENT_TYPE, {"event_id": event_id}, secret="x" * 40)["x-coalition-event-signature"]
+    faulty.publish({"event_id": event_id}, signature=signature)
+    letter = wait_for(lambda: faulty.letter(event_id), timeout=10, message="the forged event's dead letter")
+    assert letter["error"] == "coalition_common.errors.Unauthenticated"
+    assert faulty.applications(event_id) == [] and faulty.attempt_times(event_id) == []
 
 
 def test_a_transient_failure_is_retried_with_growing_waits_then_dead_lettered(faulty):

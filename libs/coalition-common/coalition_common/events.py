@@ -26,7 +26,8 @@ from nameko.exceptions import RpcTimeout
 from nameko.standalone.events import get_event_exchange
 from pymongo.errors import ConnectionFailure
 
-from coalition_common import config, dead_letters
+from coalition_common import config, dead_letters, identity
+from coalition_common.errors import Unauthenticated
 from coalition_common.ids import new_id, utcnow
 from coalition_common.topology import SUBSCRIPTIONS, TopologyError, unsubscribed_types
 
@@ -79,6 +80,10 @@ class MandatoryPublisher(AmqpPublisher):
         headers.update(kwargs.pop("extra_headers", {}))
         declare = self.declare[:] + list(kwargs.pop("declare", ()))
         options.update(kwargs)
+        # The caller's signed identity stays with the call: events go to every consumer and may
+        # end up in the dead-letter queue. The event itself is signed instead.
+        headers.pop(f"nameko.{identity.CONTEXT_KEY}", None)
+        headers.update(identity.event_headers(options["exchange"].name.removesuffix(".events"), options["routing_key"], payload))
         returned = []
 
         def on_return(exc, exchange, routing_key, message):
@@ -130,9 +135,15 @@ def outbox_entry(event_type, payload):
     return {"event_id": new_id(), "type": event_type, "payload": payload, "created_at": created_at}
 
 
-def publish_outbox(collection, document_id, entries, dispatch):
-    """Publish stored entries, then remove each from its document. A failure leaves the entry
-    for the relay, so the change is never silently left without its event."""
+def pull_entry(collection, document_id, entry):
+    collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
+
+
+def publish_outbox(collection, document_id, entries, dispatch, clear=pull_entry):
+    """Publish stored entries, then remove each from its document with `clear` (for versioned
+    documents, `revisions.pull_unversioned`, so that the removal cannot undo a concurrent change
+    on FerretDB). A failure leaves the entry for the relay, so the change is never silently left
+    without its event; an entry published again is applied once by its consumers."""
     published = 0
     for entry in entries:
         try:
@@ -140,12 +151,12 @@ def publish_outbox(collection, document_id, entries, dispatch):
         except Exception:
             log.warning("event %s left in outbox for the relay", entry["event_id"], exc_info=True)
             return published
-        collection.update_one({"_id": document_id}, {"$pull": {"outbox": entry}})
+        clear(collection, document_id, entry)
         published += 1
     return published
 
 
-def relay_outbox(collection, dispatch, older_than_seconds=5, limit=200):
+def relay_outbox(collection, dispatch, older_than_seconds=5, limit=200, clear=pull_entry):
     """Publish entries left behind by a crash or outage. Returns how many were published."""
     cutoff = utcnow() - datetime.timedelta(seconds=older_than_seconds)
     published = 0
@@ -154,7 +165,7 @@ def relay_outbox(collection, dispatch, older_than_seconds=5, limit=200):
         # FerretDB 1.x answers with no documents.
         {"outbox.created_at": {"$lt": cutoff}}, {"outbox": 1}
     ).limit(limit):
-        published += publish_outbox(collection, document["_id"], document["outbox"], dispatch)
+        published += publish_outbox(collection, document["_id"], document["outbox"], dispatch, clear)
     return published
 
 
@@ -211,12 +222,22 @@ class ReliableEventHandler(EventHandler):
         # publishes next: the count must not become the next event's.
         count = message.headers.pop(dead_letters.ATTEMPTS_HEADER, 0)
         message.failed_attempts = count if isinstance(count, int) and count > 0 else 0
+        signature = message.headers.pop(identity.EVENT_SIGNATURE_HEADER, None)
+        try:
+            identity.verify_event(self.source_service, self.event_type, body, signature)
+        except Unauthenticated as forged:
+            # Never applied; kept in the dead-letter queue for an operator to see.
+            self._dead_letter(message, 1, forged)
+            return
+        message.event_signature = signature  # off the headers, which become the worker's context
         super().handle_message(body, message)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.consumer.ack_message(message)
             return
+        # A retried or dead-lettered copy still carries the event's signature.
+        message.headers[identity.EVENT_SIGNATURE_HEADER] = message.event_signature
         error = exc_info[1]
         attempts = getattr(message, "failed_attempts", 0) + 1
         if isinstance(error, TRANSIENT) and attempts < self.retry_attempts:

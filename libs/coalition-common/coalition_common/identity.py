@@ -9,18 +9,20 @@ Operator commands that hold the secret (seeding the demo, bootstrapping the admi
 identities of their own, marked `operator`.
 """
 import hashlib
+import hmac
+import json
 import os
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from coalition_common.errors import Unauthenticated
+from coalition_common.policy import PLATFORM
 
 # The header nameko carries in every RPC and event message as `nameko.identity`.
 CONTEXT_KEY = "identity"
 MAX_TOKEN_SECONDS = 60
-# The gateway resolving keys and operators bootstrapping are platform principals, not staff.
-PLATFORM_ROLE = "platform"
-GATEWAY = {"staff_id": "platform:gateway", "partner_id": None, "hub_id": None, "roles": [PLATFORM_ROLE], "operator": True}
+# The gateway resolving keys is a platform principal, not staff.
+GATEWAY = {"staff_id": "platform:gateway", "partner_id": None, "hub_id": None, "roles": [PLATFORM], "operator": True}
 _SALT = "coalition-identity"
 _MIN_SECRET_LENGTH = 32
 
@@ -62,6 +64,29 @@ def verify(token, secret=None):
     if not isinstance(identity, dict) or not isinstance(identity.get("roles"), list):
         raise Unauthenticated("No valid caller identity.")
     return identity
+
+
+# Events are signed too, so a process that can publish to the broker cannot forge one.
+EVENT_SIGNATURE_HEADER = "x-coalition-event-signature"
+
+
+def _event_digest(source_service, event_type, payload, secret):
+    # Over what the consumer knows independently (its subscription) and the body as JSON values,
+    # so retries and replays through other exchanges still verify.
+    text = "\n".join((source_service, event_type, json.dumps(payload, sort_keys=True, separators=(",", ":"))))
+    return hmac.new((secret or signing_secret()).encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def event_headers(source_service, event_type, payload, secret=None):
+    """The header that signs an event `source_service` publishes."""
+    return {EVENT_SIGNATURE_HEADER: _event_digest(source_service, event_type, payload, secret)}
+
+
+def verify_event(source_service, event_type, payload, signature, secret=None):
+    """Unauthenticated unless `signature` is the platform's for exactly this event."""
+    if not isinstance(signature, str) or not hmac.compare_digest(
+            signature, _event_digest(source_service, event_type, payload, secret)):
+        raise Unauthenticated("The event is not signed by the platform.")
 
 
 def operator(name, roles=("coalition_admin",), partner_id=None):
