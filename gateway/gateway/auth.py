@@ -31,6 +31,8 @@ class IdentityCache:
         self.max_entries = max_entries
         self._entries = {}
         self._lock = threading.Lock()
+        # Counts lock-outs, so a lookup that started before one is not cached after it.
+        self.generation = 0
         # Set by the lock-out watcher; None means no watcher (tests, CLI), and the TTL alone bounds staleness.
         self.watcher = None
 
@@ -47,12 +49,16 @@ class IdentityCache:
             self._entries.pop(digest, None)
             return None
 
-    def put(self, digest, identity):
+    def put(self, digest, identity, generation):
+        """Cache an identity resolved since `generation` was read, unless a lock-out came between:
+        the registry may have answered from before it."""
         ttl = self.ttl
         if identity.get("expires_at"):
             left = datetime.datetime.fromisoformat(identity["expires_at"]) - datetime.datetime.now(datetime.timezone.utc)
             ttl = min(ttl, max(left.total_seconds(), 0.0))
         with self._lock:
+            if generation != self.generation:
+                return
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[digest] = (time.monotonic() + ttl, identity)
@@ -60,6 +66,7 @@ class IdentityCache:
     def clear(self, announcement=None):
         """Any lock-out drops every cached identity: they are rare, and re-resolving is cheap."""
         with self._lock:
+            self.generation += 1
             self._entries.clear()
 
 
@@ -93,12 +100,13 @@ def current_identity():
     identity = cache.get(digest)
     if identity is None:
         limits.check_address(address)
+        generation = cache.generation
         try:
             identity = current_app.extensions["rpc"].call("registry", "authenticate", key)
         except Unauthenticated:
             limits.record_failed(address)
             raise
-        cache.put(digest, identity)
+        cache.put(digest, identity, generation)
     limits.hit_staff(identity["staff_id"])
     g.identity = identity
     return identity

@@ -31,8 +31,8 @@ def test_identity_cache_never_exceeds_thirty_seconds(monkeypatch):
 def test_a_cached_identity_does_not_outlive_its_key():
     cache = auth.IdentityCache(ttl=30)
     past = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=1)).isoformat()
-    cache.put("expired", dict(IDENTITY, expires_at=past))
-    cache.put("lasting", IDENTITY)
+    cache.put("expired", dict(IDENTITY, expires_at=past), cache.generation)
+    cache.put("lasting", IDENTITY, cache.generation)
     assert cache.get("expired") is None
     assert cache.get("lasting") == IDENTITY
 
@@ -44,6 +44,16 @@ class OneIdentityRpc:
         if method == "authenticate":
             return IDENTITY
         return {"staff": {}, "partner": None, "roles": ["coordinator"]}
+
+
+def test_an_identity_resolved_before_a_lock_out_is_not_cached_after_it():
+    cache = auth.IdentityCache(ttl=30)
+    generation = cache.generation  # a lookup starts
+    cache.clear({"reason": "key.revoked"})  # the registry announces a revocation meanwhile
+    cache.put("revoked-meanwhile", IDENTITY, generation)  # the lookup's answer may predate it
+    assert cache.get("revoked-meanwhile") is None
+    cache.put("after", IDENTITY, cache.generation)
+    assert cache.get("after") == IDENTITY
 
 
 def test_wrong_role_is_refused_before_the_body_is_read():
@@ -126,3 +136,30 @@ def test_signed_identities_expire_and_cannot_be_forged(monkeypatch):
         identity.verify(tampered)
     monkeypatch.setenv("IDENTITY_TOKEN_SECONDS", "3600")
     assert identity.token_seconds() == identity.MAX_TOKEN_SECONDS
+
+
+def test_privileged_registry_actions_check_the_roles_held_now_not_those_cached(monkeypatch):
+    """A partner admin demoted a moment ago still carries the old roles in the gateway's identity;
+    the registry acts on the roles the database holds now."""
+    from coalition_common.entrypoints import CallerIdentity
+    from coalition_common.errors import Forbidden
+    from registry import access
+
+    checked = 0
+    for name, entrypoint in entrypoints(RegistryService):
+        if not isinstance(entrypoint, Api) or not policy.rule(entrypoint.action).privileged:
+            continue
+        rule = policy.rule(entrypoint.action)
+        demoted_to = [role for role in policy.ROLES if role not in rule.roles]
+        if not demoted_to:
+            continue  # every role may do it
+        monkeypatch.setattr(access, "recheck", lambda database, caller: dict(caller, roles=demoted_to[:1]))
+        caller = CallerIdentity(IDENTITY, roles=list(rule.roles))
+        caller.action = entrypoint.action
+        service = worker_factory(RegistryService, caller=caller)
+        method = getattr(service, name)
+        required = [p for p in inspect.signature(method).parameters.values() if p.default is inspect.Parameter.empty]
+        with pytest.raises(Forbidden):
+            method(*["x"] * len(required))
+        checked += 1
+    assert checked >= 10

@@ -30,14 +30,24 @@ class Api(Rpc):
 api = Api.decorator
 
 
+class CallerIdentity(dict):
+    """A verified identity that also knows the policy action its worker performs."""
+
+    action = None
+
+
 class Caller(DependencyProvider):
-    """The verified identity of the worker's caller (None for timers and event handlers)."""
+    """The verified identity of an RPC worker's caller (None for timers and event handlers)."""
 
     def setup(self):
         identity.signing_secret()  # a service without the secret refuses to start
 
     def get_dependency(self, worker_ctx):
+        if not isinstance(worker_ctx.entrypoint, Api):
+            return None
         try:
-            return identity.verify(worker_ctx.context_data.get(identity.CONTEXT_KEY))
+            caller = CallerIdentity(identity.verify(worker_ctx.context_data.get(identity.CONTEXT_KEY)))
         except Unauthenticated:
             return None
+        caller.action = worker_ctx.entrypoint.action
+        return caller

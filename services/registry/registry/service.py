@@ -9,7 +9,7 @@ import logging
 from nameko import config as nameko_config
 from nameko.timer import timer
 
-from coalition_common import lockouts
+from coalition_common import lockouts, policy, revisions
 from coalition_common.entrypoints import Caller, api
 from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox, reliable_event_handler
 from coalition_common.health import HealthEntrypoints
@@ -29,9 +29,12 @@ class RegistryService(HealthEntrypoints):
     caller = Caller()
 
     def live(self):
-        """The caller as the registry knows them now: revoked, erased, demoted or suspended
-        callers fail here even while a gateway still holds their identity."""
-        return access.recheck(self.database, self.caller)
+        """The caller as the registry knows them now, allowed this action with the roles they hold
+        now: revoked, erased, demoted or suspended callers fail here even while a gateway still
+        holds their old identity."""
+        fresh = access.recheck(self.database, self.caller)
+        policy.authorize(fresh, self.caller.action)
+        return fresh
 
     def announce(self, reason, **ids):
         """Tell every gateway process to drop cached identities. Should the broker refuse, the
@@ -85,7 +88,7 @@ class RegistryService(HealthEntrypoints):
     @api("partner.register")
     def register_partner(self, payload):
         partner, events = partners.register_partner(self.database, self.live(), payload)
-        publish_outbox(self.database.partners, partner["id"], events, self.dispatch)
+        publish_outbox(self.database.partners, partner["id"], events, self.dispatch, revisions.pull_unversioned)
         return partner
 
     @api("partner.read")
@@ -113,7 +116,7 @@ class RegistryService(HealthEntrypoints):
     @api("charter.accept")
     def accept_charter(self, partner_id, payload):
         charter, events = partners.accept_charter(self.database, self.live(), partner_id, payload)
-        publish_outbox(self.database.partners, partner_id, events, self.dispatch)
+        publish_outbox(self.database.partners, partner_id, events, self.dispatch, revisions.pull_unversioned)
         return charter
 
     @api("charter.read")
@@ -214,4 +217,4 @@ class RegistryService(HealthEntrypoints):
 
     @timer(interval=10)
     def relay_events(self):
-        relay_outbox(self.database.partners, self.dispatch)
+        relay_outbox(self.database.partners, self.dispatch, clear=revisions.pull_unversioned)
