@@ -292,33 +292,30 @@ def test_only_staff_managers_issue_enrolment_tokens_and_only_at_their_partner(db
 
 # Admin key rotation.
 
-def test_rotating_the_admin_key_revokes_every_coalition_admin_key(client):
-    database = client[f"t{uuid.uuid4().hex[:8]}_registry"]
-    try:
-        indexes.prepare(database)
-        old, new = "rotate-old-" + "a" * 40, "rotate-new-" + "b" * 40
+def test_rotating_the_admin_key_revokes_every_coalition_admin_key(scratch_database):
+    database = scratch_database("registry")
+    indexes.prepare(database)
+    old, new = "rotate-old-" + "a" * 40, "rotate-new-" + "b" * 40
+    access.bootstrap_admin(database, old)
+    admin = access.authenticate(database, old)
+    minted = access.issue_key(database, access.recheck(database, admin), admin["staff_id"])
+    grandchild = access.issue_key(database, access.authenticate(database, minted["key"]), admin["staff_id"])
+    # A second coalition admin (as an operator might have added one) and their key.
+    second = {"_id": "second-admin", "partner_id": None, "name": "Two", "email": "two@coalition.invalid",
+              "email_key": "two@coalition.invalid", "roles": ["coalition_admin"], "status": "active", "version": 1}
+    database.staff.insert_one(second)
+    access.store_key(database, second, "cmk_second00_" + "c" * 32, "cmk_second00", expires_at=None)
+
+    rotated = access.bootstrap_admin(database, new)
+
+    assert rotated["changed"] is True and len(rotated["revoked_ids"]) == 4
+    for key in (old, minted["key"], grandchild["key"], "cmk_second00_" + "c" * 32):
+        with pytest.raises(Unauthenticated):
+            access.authenticate(database, key)
+    assert access.authenticate(database, new)["roles"] == ["coalition_admin"]
+    assert access.bootstrap_admin(database, new)["changed"] is False
+    with pytest.raises(Conflict):
         access.bootstrap_admin(database, old)
-        admin = access.authenticate(database, old)
-        minted = access.issue_key(database, access.recheck(database, admin), admin["staff_id"])
-        grandchild = access.issue_key(database, access.authenticate(database, minted["key"]), admin["staff_id"])
-        # A second coalition admin (as an operator might have added one) and their key.
-        second = {"_id": "second-admin", "partner_id": None, "name": "Two", "email": "two@coalition.invalid",
-                  "email_key": "two@coalition.invalid", "roles": ["coalition_admin"], "status": "active", "version": 1}
-        database.staff.insert_one(second)
-        access.store_key(database, second, "cmk_second00_" + "c" * 32, "cmk_second00", expires_at=None)
-
-        rotated = access.bootstrap_admin(database, new)
-
-        assert rotated["changed"] is True and len(rotated["revoked_ids"]) == 4
-        for key in (old, minted["key"], grandchild["key"], "cmk_second00_" + "c" * 32):
-            with pytest.raises(Unauthenticated):
-                access.authenticate(database, key)
-        assert access.authenticate(database, new)["roles"] == ["coalition_admin"]
-        assert access.bootstrap_admin(database, new)["changed"] is False
-        with pytest.raises(Conflict):
-            access.bootstrap_admin(database, old)
-    finally:
-        client.drop_database(database.name)
 
 
 # Finding 2: a demoted or erased partner admin created a partner-admin account and promoted itself back.
@@ -346,8 +343,6 @@ def test_an_erased_admin_can_do_nothing_and_their_keys_and_tokens_are_dead(db, a
     eraser, _ = enrol(db, admin, partner_id, ["partner_admin"])
     pending = staff.add_staff(db, live(db, doomed), partner_id,
                               {"name": "Pending", "email": f"{uuid.uuid4().hex[:8]}@x.example", "roles": ["coordinator"]})
-    # A fresh token of the doomed admin's own, as if they had asked a colleague for a new one.
-    own_token = access.issue_enrolment(db, live(db, eraser), doomed["staff_id"])
 
     erased = staff.erase_staff(db, live(db, eraser), doomed["staff_id"])
 
@@ -356,14 +351,13 @@ def test_an_erased_admin_can_do_nothing_and_their_keys_and_tokens_are_dead(db, a
         live(db, doomed)
     with pytest.raises(Unauthenticated):
         access.authenticate(db, spare["key"])
-    for token in (pending["enrolment_token"], own_token["enrolment_token"]):
-        with pytest.raises(Unauthenticated):
-            access.exchange_enrolment(db, token)
+    with pytest.raises(Unauthenticated):
+        access.exchange_enrolment(db, pending["enrolment_token"])
     # Voided, not merely refused while the erasure lasts.
     outcomes = {u["_id"]: u["outcome"] for u in db.enrolments_used.find({})}
     unused = [e["_id"] for e in db.enrolments.find({"staff_id": {"$in": [doomed["staff_id"], pending["id"]]}})
               if outcomes.get(e["_id"]) != "exchanged"]
-    assert len(unused) == 2 and all(outcomes.get(i) == "voided" for i in unused)
+    assert len(unused) == 1 and all(outcomes.get(i) == "voided" for i in unused)
     # An erased member is gone for every change: 404, not a silent 200.
     with pytest.raises(NotFound):
         staff.update_staff(db, live(db, eraser), doomed["staff_id"], {"roles": ["partner_admin"]})
@@ -447,22 +441,45 @@ def test_staff_email_is_unique_per_partner_and_compared_case_insensitively(db, a
         staff.add_staff(db, live(db, admin), second, dict(payload, email=folded["email"].replace("ss", "ß", 1)))
 
 
-def test_existing_staff_get_email_keys_and_the_global_email_index_goes(client):
-    database = client[f"t{uuid.uuid4().hex[:8]}_registry"]
-    try:
-        database.staff.create_index([("email", ASCENDING)], unique=True)
-        database.staff.insert_many([
-            {"_id": "a", "partner_id": "p1", "email": "Ann@X.example", "roles": ["analyst"], "status": "active"},
-            {"_id": "b", "partner_id": "p1", "email": "ann@x.example", "roles": ["analyst"], "status": "active"},
-            {"_id": "c", "partner_id": "p2", "email": "Ann@X.example ", "roles": ["analyst"], "status": "active"},
-        ])
-        indexes.prepare(database)
-        indexes.prepare(database)  # every start runs it
-        keys_by_id = {d["_id"]: d["email_key"] for d in database.staff.find({})}
-        assert keys_by_id == {"a": "ann@x.example", "b": "ann@x.example#b", "c": "ann@x.example"}
-        assert "email_1" not in database.staff.index_information()
-        assert all(d["version"] == 1 for d in database.staff.find({}))
-        with pytest.raises(pymongo.errors.DuplicateKeyError):
-            database.staff.insert_one({"partner_id": "p2", "email": "ANN@x.example", "email_key": "ann@x.example"})
-    finally:
-        client.drop_database(database.name)
+def test_existing_staff_get_email_keys_and_the_global_email_index_goes(scratch_database):
+    database = scratch_database("registry")
+    database.staff.create_index([("email", ASCENDING)], unique=True)
+    database.staff.insert_many([
+        {"_id": "a", "partner_id": "p1", "email": "Ann@X.example", "roles": ["analyst"], "status": "active"},
+        {"_id": "b", "partner_id": "p1", "email": "ann@x.example", "roles": ["analyst"], "status": "active"},
+        {"_id": "c", "partner_id": "p2", "email": "Ann@X.example ", "roles": ["analyst"], "status": "active"},
+    ])
+    indexes.prepare(database)
+    indexes.prepare(database)  # every start runs it
+    keys_by_id = {d["_id"]: d["email_key"] for d in database.staff.find({})}
+    assert keys_by_id == {"a": "ann@x.example", "b": "ann@x.example#b", "c": "ann@x.example"}
+    assert "email_1" not in database.staff.index_information()
+    assert all(d["version"] == 1 for d in database.staff.find({}))
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        database.staff.insert_one({"partner_id": "p2", "email": "ANN@x.example", "email_key": "ann@x.example"})
+
+
+# Enrolment must not reopen what key lineage closes.
+
+def test_an_admin_cannot_enrol_themselves_or_take_over_a_working_colleague(db, admin):
+    partner_id = new_partner(db, admin)
+    partner_admin, _ = enrol(db, admin, partner_id, ["partner_admin"])
+    colleague, _ = enrol(db, partner_admin, partner_id, ["coordinator"])
+    with pytest.raises(Conflict):
+        access.issue_enrolment(db, live(db, partner_admin), partner_admin["staff_id"])
+    with pytest.raises(Conflict):
+        access.issue_enrolment(db, live(db, partner_admin), colleague["staff_id"])  # still holds a live key
+    access.revoke_key(db, live(db, partner_admin), colleague["key_id"])  # the colleague sees this
+    renewed = access.issue_enrolment(db, live(db, partner_admin), colleague["staff_id"])
+    assert access.exchange_enrolment(db, renewed["enrolment_token"])["staff_id"] == colleague["staff_id"]
+
+
+def test_a_demoted_admin_cannot_later_use_the_tokens_they_handed_out(db, admin):
+    partner_id = new_partner(db, admin)
+    partner_admin, _ = enrol(db, admin, partner_id, ["partner_admin"])
+    other_admin, _ = enrol(db, admin, partner_id, ["partner_admin"])
+    accomplice = staff.add_staff(db, live(db, partner_admin), partner_id,
+                                 {"name": "Accomplice", "email": f"{uuid.uuid4().hex[:8]}@x.example", "roles": ["partner_admin"]})
+    staff.update_staff(db, live(db, other_admin), partner_admin["staff_id"], {"roles": ["coordinator"]})
+    with pytest.raises(Unauthenticated):
+        access.exchange_enrolment(db, accomplice["enrolment_token"])

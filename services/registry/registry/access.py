@@ -313,6 +313,13 @@ def issue_enrolment(database, identity, staff_id):
     staff = scope.find_writable(database, "staff", identity, staff_id, "staff member")
     if not staff.get("partner_id") or staff.get("status") != "active":
         raise NotFound("No such staff member.")
+    if staff_id == identity.get("staff_id"):
+        # Else a key about to expire or be revoked could enrol its holder anew, outside its lineage.
+        raise Conflict("You cannot enrol yourself; mint a key with the one you hold.", {"staff_id": ["That is you."]})
+    if database.api_keys.count_documents({"staff_id": staff_id, "revoked_at": None, "expires_at": {"$gt": utcnow()}}):
+        # Else an admin could take over a working colleague's account unnoticed: the colleague
+        # sees their keys revoked first.
+        raise Conflict("They still hold live keys; revoke those first.", {"staff_id": ["Holds live keys."]})
     return mint_enrolment(database, identity, staff)
 
 

@@ -3,12 +3,12 @@
 Every change to a staff document goes through coalition_common.revisions: FerretDB rewrites the
 whole document on update, so an unclaimed write racing an erasure could bring the person back."""
 import time
-import unicodedata
 
 from pymongo.errors import PyMongoError
 
 from coalition_common import policy, revisions
 from coalition_common.errors import Conflict, NotFound
+from coalition_common.fields import caseless
 from coalition_common.ids import new_id, utcnow
 from coalition_common.mongo import is_duplicate_key
 from coalition_common.pagination import page
@@ -22,7 +22,7 @@ ERASE_ATTEMPTS = 5
 def email_key(email):
     """The form in which two addresses are the same person: NFKC, case-folded. Unique per partner,
     so one partner's admin learns nothing about another partner's staff."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
+    return caseless(email)
 
 
 def shown(document):
@@ -94,8 +94,8 @@ def get_staff(database, identity, staff_id):
 
 def update_staff(database, identity, staff_id, payload, expected_version=None):
     """Change a staff member's name or roles. `expected_version` (from If-Match) must be the
-    stored version when given (412 otherwise); a concurrent change answers 409. A demotion needs
-    nothing more here: privileged actions re-read the caller's roles."""
+    stored version when given (412 otherwise); a concurrent change answers 409. Privileged actions
+    re-read the caller's roles, so a demotion bites at once."""
     policy.authorize(identity, "staff.update")
     staff = _changeable_staff(database, identity, staff_id)
     revisions.check_expected(staff, expected_version, "staff member")
@@ -104,6 +104,9 @@ def update_staff(database, identity, staff_id, payload, expected_version=None):
         return shown(staff)
     fields["updated_at"] = utcnow()
     updated = revisions.update_versioned(database.staff, staff_id, revisions.version_of(staff), fields, what="staff member")
+    if "roles" in fields and not policy.allows({"roles": fields["roles"]}, "enrolment.issue"):
+        # Tokens they handed out as an admin and nobody has used yet go with the role.
+        access.void_enrolments(database, {"minted_by_staff_id": staff_id})
     if "roles" in fields and sorted(fields["roles"]) != sorted(staff["roles"]):
         audit.record(database, identity, "staff.roles_changed", "staff", staff_id, staff["partner_id"],
                      {"from": staff["roles"], "to": fields["roles"]})
