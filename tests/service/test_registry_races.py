@@ -343,3 +343,29 @@ def test_prepare_migrates_documents_stored_before_versions_and_name_keys(scratch
     database.programs.update_one({"_id": "g2"}, {"$unset": {"version": ""}})
     programs.transition_program(database, identity, "g2", {"status": "recruiting"})
     assert database.programs.find_one({"_id": "g2"})["version"] == 1
+
+
+def test_clearing_a_published_event_waits_for_a_versioned_change_in_progress(database, partner):
+    """FerretDB writes back the whole document it read: an outbox $pull landing beside a versioned
+    change could undo it. The pull holds the next version's claim, so the two never overlap."""
+    from coalition_common import revisions
+    from coalition_common.events import outbox_entry
+
+    partner_id, _ = partner
+    entry = outbox_entry("partner.registered", {"partner_id": partner_id})
+    database.partners.update_one({"_id": partner_id}, {"$push": {"outbox": entry}})
+    stored = database.partners.find_one({"_id": partner_id})
+    writing = revisions._claim(database.partners, partner_id, revisions.version_of(stored), "partner")  # a writer mid-change
+    revisions.pull_unversioned(database.partners, partner_id, entry)
+    assert entry in database.partners.find_one({"_id": partner_id})["outbox"]  # left for the relay
+
+    revisions._release(claims_of(database.partners), writing)
+    revisions.pull_unversioned(database.partners, partner_id, entry)
+    after = database.partners.find_one({"_id": partner_id})
+    assert entry not in after["outbox"] and after["version"] == stored["version"]  # no new version
+    # And while a pull holds the claim, a versioned writer is told to retry rather than overwritten.
+    pulling = revisions._claim(database.partners, partner_id, after["version"], "partner")
+    with pytest.raises(Conflict):
+        partners.update_partner(database, ADMIN, partner_id, {"sectors": ["21"]})
+    revisions._release(claims_of(database.partners), pulling)
+    assert partners.update_partner(database, ADMIN, partner_id, {"sectors": ["21"]})["sectors"] == ["21"]

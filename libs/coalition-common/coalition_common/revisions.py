@@ -107,6 +107,24 @@ def delete_versioned(collection, document_id, expected_version, *, what="documen
     claims.delete_many({"document_id": document_id})
 
 
+def pull_unversioned(collection, document_id, entry):
+    """Remove a published outbox entry without making a new version. FerretDB writes back the
+    whole document it read, so a plain `$pull` beside a versioned change could undo that change;
+    here the removal holds the next version's claim meanwhile. When a writer holds it, the entry
+    stays, and the relay publishes it again later (consumers apply each event once)."""
+    current = collection.find_one({"_id": document_id}, {"version": 1})
+    if current is None:
+        return
+    try:
+        claim_id = _claim(collection, document_id, version_of(current), "document")
+    except (Conflict, NotFound):
+        return
+    try:
+        collection.update_one({"_id": document_id, **at_version(version_of(current))}, {"$pull": {"outbox": entry}})
+    finally:
+        _release(claims_of(collection), claim_id)
+
+
 def _changed(what):
     return Conflict(f"The {what} changed meanwhile; read it again and retry.", {"version": ["Changed since it was read."]})
 
