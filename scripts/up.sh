@@ -46,7 +46,12 @@ MSG
 if [ -f "$VAR/demo-credentials.json" ]; then
   "$PY" -c 'import json,sys
 for c in json.load(open(sys.argv[1])):
-    print("  %-34s %-16s %s" % (c["email"], ",".join(c["roles"]), c["key"]))' "$VAR/demo-credentials.json"
+    if "key" in c:
+        print("  %-34s %-16s %s" % (c["email"], ",".join(c["roles"]), c["key"]))
+for c in json.load(open(sys.argv[1])):
+    if "enrolment_token" in c:
+        print("Not enrolled yet (exchange the token for a first key at POST /api/v1/enrolments):")
+        print("  %-34s %-16s %s" % (c["email"], ",".join(c["roles"]), c["enrolment_token"]))' "$VAR/demo-credentials.json"
 fi
 [ -n "${COALITION_ADMIN_KEY:-}" ] && echo "  coalition admin: the key in COALITION_ADMIN_KEY"
 echo "Try: curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:$GATEWAY_PORT/api/v1/me"

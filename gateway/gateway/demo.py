@@ -15,6 +15,8 @@ STAFF = [
     {"partner": "ngo", "name": "Tomas Novak", "email": "tomas.novak@harbour.example", "roles": ["coordinator"]},
     {"partner": "employer", "name": "Priya Raman", "email": "priya.raman@northwind.example", "roles": ["recruiter"]},
     {"partner": "association", "name": "Jonas Berg", "email": "jonas.berg@accountants.example", "roles": ["coordinator"]},
+    # Not enrolled yet: `make up` prints the token, to try POST /api/v1/enrolments.
+    {"partner": "ngo", "name": "Samir Haddad", "email": "samir.haddad@harbour.example", "roles": ["analyst"], "enrolled": False},
 ]
 
 MENTORS = [
@@ -57,11 +59,15 @@ def seed(call):
         partner_ids[partner["key"]] = call("registry", "register_partner", fields, identity=admin)["id"]
     credentials = []
     for member in STAFF:
-        fields = {k: v for k, v in member.items() if k != "partner"}
+        fields = {k: v for k, v in member.items() if k not in ("partner", "enrolled")}
         staff = call("registry", "add_staff", partner_ids[member["partner"]], fields, identity=admin)
-        # Each person's first key comes from their own enrolment token, as it would for real staff.
-        key = call("registry", "exchange_enrolment", staff["enrolment_token"], {"label": "demo"})
-        credentials.append({"partner": member["partner"], "email": member["email"], "roles": member["roles"], "key": key["key"]})
+        credential = {"partner": member["partner"], "email": member["email"], "roles": member["roles"]}
+        if member.get("enrolled", True):
+            # Each person's first key comes from their own enrolment token, as it would for real staff.
+            credential["key"] = call("registry", "exchange_enrolment", staff["enrolment_token"], {"label": "demo"})["key"]
+        else:
+            credential["enrolment_token"] = staff["enrolment_token"]
+        credentials.append(credential)
     for mentor in MENTORS:
         recruiter = operator("seed-demo", roles=("recruiter",), partner_id=partner_ids[mentor["partner"]])
         call("mentor_bank", "register_mentor", {k: v for k, v in mentor.items() if k != "partner"}, identity=recruiter)

@@ -132,3 +132,9 @@ def test_an_enrolment_token_works_once(api, partner):
     assert first.status_code == 201 and api(first.json()["key"]).get("/api/v1/me").json()["roles"] == ["analyst"]
     again = api().post("/api/v1/enrolments", json={"token": member["enrolment_token"]})
     assert again.status_code == 401
+
+
+def test_the_demo_has_someone_still_to_enrol(api, demo):
+    pending = next(c for c in demo if "enrolment_token" in c)
+    key = api().post("/api/v1/enrolments", json={"token": pending["enrolment_token"]}).json()["key"]
+    assert api(key).get("/api/v1/me").json()["staff"]["email"] == pending["email"]

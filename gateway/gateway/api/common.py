@@ -1,6 +1,7 @@
 """Pieces every API blueprint uses: calling a service as the caller, pages, problem details."""
 import datetime
 import functools
+import re
 
 from flask import current_app, request
 from marshmallow import Schema, fields, validate
@@ -33,7 +34,7 @@ def expected_version():
     if header is None:
         return None
     tag = header.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit() or len(tag) > 12:
+    if not re.fullmatch("[0-9]{1,12}", tag):  # ASCII digits only: str.isdigit() takes "²"
         raise PreconditionFailed("If-Match must be an ETag this API gave out.", {"If-Match": ["Not an ETag of ours."]})
     return int(tag)
 

@@ -5,7 +5,7 @@ from gateway.api.common import PageQuery, as_caller, expected_version, page_of, 
 from registry.schemas import CharterSchema, CharterStatusSchema, NewStaffSchema, NewWebhookSchema, PartnerAdminUpdateSchema, PartnerSchema, StaffSchema, WebhookSchema
 from gateway.auth import allowed
 
-bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="PartnerSchema organisations")
+bp = Blueprint("partners", __name__, url_prefix="/api/v1/partners", description="Partner organisations")
 
 
 @bp.route("", methods=["GET"])

@@ -7,7 +7,7 @@ from gateway.api.common import PageQuery, as_caller, expected_version, page_of, 
 from registry.schemas import EnrolmentExchangeSchema, EnrolmentSchema, KeyCreateSchema, KeySchema, NewKeySchema, StaffSchema, StaffUpdateSchema
 from gateway.auth import allowed, client_address
 
-bp = Blueprint("staff", __name__, url_prefix="/api/v1", description="StaffSchema members and API keys")
+bp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff members and API keys")
 
 
 @bp.route("/staff/<string:staff_id>", methods=["GET"])

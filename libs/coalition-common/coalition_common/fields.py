@@ -82,6 +82,12 @@ def text_problem(text, multiline=False):
     return None
 
 
+def caseless(text):
+    """The key under which two texts are the same regardless of case (Unicode caseless matching:
+    NFKC, case-folded, NFKC again, since case-folding can undo the normalisation)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).casefold())
+
+
 def mixes_scripts(word):
     """True when one word has letters of several scripts, such as a Greek capital Nu in a Latin
     word, except scripts that are written together (Japanese, Korean, Chinese with Bopomofo)."""

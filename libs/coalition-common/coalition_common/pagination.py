@@ -1,6 +1,7 @@
 """Cursor pagination over `_id` (ids sort in creation order): stable under inserts, no skips."""
 import base64
 import json
+import re
 
 from coalition_common.errors import ValidationFailed
 
@@ -13,7 +14,9 @@ def decode_cursor(cursor):
         return None
     try:
         after = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))["after"]
-        if not isinstance(after, str):
+        # Only an id this API could have given out: anything else (a lone surrogate, say) never
+        # reaches the database.
+        if not isinstance(after, str) or not re.fullmatch("[0-9a-f]{32}", after):
             raise ValueError
         return after
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):

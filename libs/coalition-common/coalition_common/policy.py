@@ -12,7 +12,7 @@ PARTNER_ROLES = ROLES[1:]
 PLATFORM = "platform"  # the gateway resolving keys, operator commands; never a staff role
 
 # Tenancy rules: which objects an allowed role may act on.
-ANY = "caller"                  # only the caller's own record
+CALLER = "the caller's own record"
 COALITION = "coalition"         # coalition-wide; only coalition roles are allowed at all
 MEMBERS_READ = "own partner; hub staff also read the partners reporting to their hub"
 OWN = "own partner"
@@ -37,7 +37,7 @@ class Rule:
 
 
 POLICY = {
-    "me.read": Rule(ALL, ANY),
+    "me.read": Rule(ALL, CALLER),
     "partner.list": Rule(ALL, MEMBERS_READ),
     "partner.read": Rule(ALL, MEMBERS_READ),
     "partner.register": Rule(("coalition_admin",), COALITION, privileged=True),
@@ -94,11 +94,6 @@ def authorize(identity, action):
     """Function-level check: the caller holds one of the action's roles, else Forbidden."""
     if not allows(identity, action):
         raise Forbidden("Your role does not allow this.")
-
-
-def acts_coalition_wide(identity, action):
-    """A coalition admin allowed an action acts on every partner's objects."""
-    return "coalition_admin" in (identity.get("roles") or ()) and "coalition_admin" in POLICY[action].roles
 
 
 def markdown_table():

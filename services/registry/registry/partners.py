@@ -3,13 +3,13 @@
 Every change goes through coalition_common.revisions, so of two concurrent changes to one
 partner exactly one is applied and the other answers 409."""
 import logging
-import unicodedata
 
 from marshmallow import ValidationError
 from pymongo.errors import PyMongoError
 
 from coalition_common.errors import Conflict, Forbidden, NotFound, ValidationFailed, validation_failed
 from coalition_common.events import outbox_entry
+from coalition_common.fields import caseless
 from coalition_common.ids import new_id, utcnow
 from coalition_common.mongo import is_duplicate_key
 from coalition_common.pagination import page
@@ -18,6 +18,7 @@ from coalition_common.schemas import load, public
 from registry import audit, scope
 from registry.schemas import (
     CHARTER_VERSION,
+    PARTNER_STATUSES,
     CharterSchema,
     MeSchema,
     PartnerAdminUpdateSchema,
@@ -27,14 +28,10 @@ from registry.schemas import (
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("active", "suspended")
-
-
 def name_key(name):
     """What makes two partner names the same: compared case-insensitively ("Harbour" and
-    "HARBOUR"). The schema has already normalised the name; NFKC again after casefolding, as
-    Unicode's caseless matching does, because casefolding can undo it."""
-    return unicodedata.normalize("NFKC", name.casefold())
+    "HARBOUR")."""
+    return caseless(name)
 
 
 def _name_taken():
@@ -118,8 +115,8 @@ def set_partner_status(database, identity, partner_id, status):
     """Suspend or reinstate. Suspension blocks every key of the partner at once, because
     authentication checks the partner's status on each (uncached) lookup. Asking for the status
     the partner already has is a 409, so of concurrent identical requests exactly one succeeds."""
-    if status not in STATUSES:
-        raise ValidationFailed("Unknown partner status.", {"status": [f"Must be one of: {', '.join(STATUSES)}."]})
+    if status not in PARTNER_STATUSES:
+        raise ValidationFailed("Unknown partner status.", {"status": [f"Must be one of: {', '.join(PARTNER_STATUSES)}."]})
     partner = scope.find_writable_partner(database, identity, partner_id)
     if partner.get("status") == status:
         raise Conflict(f"The partner is already {status}.", {"status": [f"Already {status}."]})
