@@ -166,3 +166,13 @@ def test_api_responses_are_not_stored_or_sniffed(api, demo):
     assert "Server" not in response.headers
     docs = api().get("/api/docs")
     assert "frame-ancestors 'none'" in docs.headers["Content-Security-Policy"]
+
+
+def test_a_cursor_or_etag_the_api_never_gave_out_is_a_4xx(ngo):
+    client = ngo["client"]
+    # {"after": "\ud800"}: valid base64 and JSON, but no id of ours.
+    response = client.get("/api/v1/programs", params={"cursor": "eyJhZnRlciI6Ilx1ZDgwMCJ9"})
+    assert response.status_code == 422 and "cursor" in response.json()["errors"]
+    program = client.post("/api/v1/programs", json={"name": "Odd etag", "start_date": "2027-01-01"}).json()
+    response = client.request("PATCH", f"/api/v1/programs/{program['id']}", json={"planned_sessions": 6}, headers={"If-Match": '"²"'})
+    assert response.status_code == 412 and response.headers["Content-Type"] == PROBLEM
