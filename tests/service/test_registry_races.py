@@ -42,15 +42,13 @@ def new_program(database, identity, **fields):
     return programs.create_program(database, identity, {"name": "Cohort", "start_date": "2026-09-01", **fields})["id"]
 
 
-class ReadTogether:
-    """The database, except that each thread's first read of `collection` waits until every one
-    of `racers` threads has read it: all racers decide on the same version before any writes."""
+class WatchedReads:
+    """The database, except that every find_one on `collection` passes its answer through
+    `read_once` before the caller sees it."""
 
-    def __init__(self, database, collection, racers):
+    def __init__(self, database, collection):
         self._database = database
         self._collection = collection
-        self._barrier = threading.Barrier(racers, timeout=60)
-        self._local = threading.local()
 
     def __getitem__(self, name):
         return self._wrap(self._database[name])
@@ -62,12 +60,6 @@ class ReadTogether:
         if isinstance(found, Collection) and found.name == self._collection:
             return _WaitingCollection(found, self)
         return found
-
-    def read_once(self, document):
-        if not getattr(self._local, "read", False):
-            self._local.read = True
-            self._barrier.wait()
-        return document
 
 
 class _WaitingCollection:
@@ -82,25 +74,29 @@ class _WaitingCollection:
         return self._together.read_once(self._collection.find_one(*args, **kwargs))
 
 
-class Meanwhile:
-    """The database, except that right after the first read of `collection`, `change` runs: what
-    another request could do between this one's read and its write."""
+class ReadTogether(WatchedReads):
+    """Each thread's first read of `collection` waits until every one of `racers` threads has
+    read it: all racers decide on the same version before any writes."""
+
+    def __init__(self, database, collection, racers):
+        super().__init__(database, collection)
+        self._barrier = threading.Barrier(racers, timeout=60)
+        self._local = threading.local()
+
+    def read_once(self, document):
+        if not getattr(self._local, "read", False):
+            self._local.read = True
+            self._barrier.wait()
+        return document
+
+
+class Meanwhile(WatchedReads):
+    """Right after the first read of `collection`, `change` runs: what another request could do
+    between this one's read and its write."""
 
     def __init__(self, database, collection, change):
-        self._database = database
-        self._collection = collection
+        super().__init__(database, collection)
         self._change = change
-
-    def __getitem__(self, name):
-        return self._wrap(self._database[name])
-
-    def __getattr__(self, name):
-        return self._wrap(getattr(self._database, name))
-
-    def _wrap(self, found):
-        if isinstance(found, Collection) and found.name == self._collection:
-            return _WaitingCollection(found, self)
-        return found
 
     def read_once(self, document):
         change, self._change = self._change, None
