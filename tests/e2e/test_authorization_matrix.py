@@ -257,3 +257,14 @@ def test_every_object_endpoint_refuses_bad_keys_with_401(coalition, credential, 
         response = client.request(method, path.format(id=coalition.partners["A"]), json=body() if body else None)
         assert response.status_code == 401, (name, response.status_code)
         assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_dead_letters_are_for_coalition_admins_only(coalition):
+    for caller in CALLERS:
+        client = coalition.as_role(*caller)
+        allowed_list = caller[1] in policy.rule("dead_letter.list").roles
+        allowed_replay = caller[1] in policy.rule("dead_letter.replay").roles
+        assert client.get("/api/v1/dead-letters").status_code == (200 if allowed_list else 403), caller
+        # No letter has this id: an admin learns that (404); nobody else gets past the role check.
+        replay = client.post(f"/api/v1/dead-letters/{uuid.uuid4().hex}/replay")
+        assert replay.status_code == (404 if allowed_replay else 403), caller
