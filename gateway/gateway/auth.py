@@ -99,13 +99,13 @@ def current_identity():
     cache = current_app.extensions["identity_cache"]
     identity = cache.get(digest)
     if identity is None:
-        limits.check_address(address)
         generation = cache.generation
-        try:
-            identity = current_app.extensions["rpc"].call("registry", "authenticate", key)
-        except Unauthenticated:
-            limits.record_failed(address)
-            raise
+        with limits.lookup(address):
+            try:
+                identity = current_app.extensions["rpc"].call("registry", "authenticate", key)
+            except Unauthenticated:
+                limits.record_failed(address)
+                raise
         cache.put(digest, identity, generation)
     limits.hit_staff(identity["staff_id"])
     g.identity = identity

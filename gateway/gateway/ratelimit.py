@@ -16,6 +16,7 @@ updates, and FerretDB 1.24 refuses both. Without TTL indexes, each process delet
 itself, at most once a minute. If the database does not answer, each process goes on counting
 alone (per-process limits, never stricter than the shared ones) and logs one warning per outage.
 """
+import contextlib
 import datetime
 import hashlib
 import ipaddress
@@ -95,6 +96,7 @@ class Limits:
         self._window_counted = None
         self._own = {}  # subject -> this process's count in the current window
         self._over = set()  # subjects known to be over their allowance in the current window
+        self._under_way = {}  # address subject -> this process's key lookups waiting for the registry
 
     def hit_staff(self, staff_id):
         """Count one request by a staff member, whichever key they used; RateLimited past the allowance."""
@@ -109,6 +111,31 @@ class Limits:
         own, known_over = self._add(subject, window, 0)
         if known_over or self._total(subject, window, own, store=False) >= self.failed_per_address:
             self._refuse(subject, window, "Too many failed authentications from this address; wait before retrying.")
+
+    @contextlib.contextmanager
+    def lookup(self, address):
+        """One registry lookup of a key on behalf of `address`. Refused (RateLimited) when the
+        address's failed authentications this minute plus the lookups already under way in this
+        process reach the allowance, so a burst of concurrent guesses cannot overshoot it."""
+        subject, window = address_subject(address), self._window()
+        own, known_over = self._add(subject, window, 0)
+        failed = self._total(subject, window, own, store=False)
+        with self._lock:
+            under_way = self._under_way.get(subject, 0)
+            admitted = not known_over and failed + under_way < self.failed_per_address
+            if admitted:
+                self._under_way[subject] = under_way + 1
+        if not admitted:
+            self._refuse(subject, window, "Too many failed authentications from this address; wait before retrying.")
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._under_way.get(subject, 1) - 1
+                if left:
+                    self._under_way[subject] = left
+                else:
+                    self._under_way.pop(subject, None)
 
     def record_failed(self, address):
         """Count one failed authentication from `address`."""

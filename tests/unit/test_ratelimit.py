@@ -309,3 +309,27 @@ def test_callers_waiting_on_a_slow_round_share_its_answer(health_app, clock):
         caller.join()
     assert statuses == [200] * 8
     assert rpc.probes == len(health.SERVICES)
+
+
+def test_concurrent_guesses_from_one_address_never_get_more_lookups_than_the_allowance(database, clock):
+    """A burst of simultaneous wrong keys: lookups already under way count against the allowance,
+    so the registry is asked at most as often as the allowance says, however many arrive at once."""
+    limits = process(database, clock)  # an allowance of 3 failed authentications
+    asked, refused = [], []
+    inside = threading.Barrier(3, timeout=10)
+
+    def guess():
+        try:
+            with limits.lookup("203.0.113.9"):
+                asked.append(1)
+                inside.wait()  # every admitted lookup is under way at the same moment
+                limits.record_failed("203.0.113.9")
+        except RateLimited:
+            refused.append(1)
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(asked) == 3 and len(refused) == 9

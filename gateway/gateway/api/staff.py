@@ -81,10 +81,10 @@ def exchange_enrolment(fields):
     Each token works once; failed attempts count against your address's allowance."""
     limits = current_app.extensions["limits"]
     address = client_address()
-    limits.check_address(address)
     token = fields.pop("token")
-    try:
-        return current_app.extensions["rpc"].call("registry", "exchange_enrolment", token, to_wire(fields))
-    except Unauthenticated:
-        limits.record_failed(address)
-        raise
+    with limits.lookup(address):
+        try:
+            return current_app.extensions["rpc"].call("registry", "exchange_enrolment", token, to_wire(fields))
+        except Unauthenticated:
+            limits.record_failed(address)
+            raise

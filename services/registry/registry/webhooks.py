@@ -58,6 +58,7 @@ REFUSED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "fec0::/10",       # site-local, deprecated but still routed by some stacks
     "3fff::/20",       # documentation (RFC 9637)
     "192.88.99.0/24",  # 6to4 relay anycast (RFC 7526)
+    "192.0.0.0/24",    # IETF protocol assignments (RFC 6890): no partner's server lives there
 ))
 
 Target = namedtuple("Target", "host port path address")
