@@ -56,6 +56,21 @@ def test_an_identity_resolved_before_a_lock_out_is_not_cached_after_it():
     assert cache.get("after") == IDENTITY
 
 
+def test_a_process_not_hearing_lock_outs_does_not_trust_its_cache():
+    """While the broker connection of the lock-out watcher is down, a revocation could pass
+    unheard: every request then asks the registry."""
+
+    class Watcher:
+        subscribed = True
+
+    cache = auth.IdentityCache(ttl=30)
+    cache.watcher = Watcher()
+    cache.put("key", IDENTITY, cache.generation)
+    assert cache.get("key") == IDENTITY
+    Watcher.subscribed = False
+    assert cache.get("key") is None
+
+
 def test_wrong_role_is_refused_before_the_body_is_read():
     app = create_app({"TESTING": True})
     app.extensions["rpc"] = OneIdentityRpc()
