@@ -28,7 +28,7 @@ from pymongo.errors import ConnectionFailure
 
 from coalition_common import config, dead_letters, identity
 from coalition_common.errors import Unauthenticated
-from coalition_common.ids import new_id, utcnow
+from coalition_common.ids import as_stored, new_id, utcnow
 from coalition_common.topology import SUBSCRIPTIONS, TopologyError, unsubscribed_types
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,7 @@ def outbox_entry(event_type, payload):
 
     The time is cut to milliseconds, as BSON stores it, so the entry read back equals this one:
     FerretDB 1.x only $pulls array elements by whole-element equality."""
-    created_at = utcnow()
-    created_at = created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
-    return {"event_id": new_id(), "type": event_type, "payload": payload, "created_at": created_at}
+    return {"event_id": new_id(), "type": event_type, "payload": payload, "created_at": as_stored(utcnow())}
 
 
 def pull_entry(collection, document_id, entry):

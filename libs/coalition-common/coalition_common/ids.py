@@ -12,3 +12,8 @@ def new_id():
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def as_stored(moment):
+    """The moment cut to milliseconds, as BSON stores it, so what is read back equals it."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

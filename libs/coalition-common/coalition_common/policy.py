@@ -72,6 +72,10 @@ POLICY = {
     "dead_letter.replay": Rule(("coalition_admin",), COALITION),
     "mentor.list": Rule(("coalition_admin", "partner_admin", "coordinator", "recruiter"), POOL),
     "mentor.register": Rule(("partner_admin", "recruiter"), OWN),
+    # Matching holds a mentor's place for a proposal on behalf of the coordinator running it.
+    "mentor.reserve": Rule(RUNNERS, POOL),
+    "mentor.confirm": Rule(RUNNERS, POOL),
+    "mentor.release": Rule(RUNNERS, POOL),
     "mentee.enrol": Rule(RUNNERS, OWN),
     "metrics.counts": Rule(("coalition_admin", "analyst"), COALITION),
     # Platform principals only: key resolution, enrolment, admin bootstrap, seeding checks.

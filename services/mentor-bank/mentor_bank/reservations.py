@@ -1,0 +1,126 @@
+"""Capacity reservations for matching: a proposal holds one of a mentor's places until it is
+confirmed or released, or its time runs out.
+
+A mentor is never over capacity under concurrent calls, without transactions: holds live in the
+mentor's own document and every change to them is a versioned update (coalition_common.revisions),
+so of several reservations read against the same state exactly one is written; the others read
+again and see the place taken. Expired holds free themselves: they are not counted, and the next
+change drops them. Every call is idempotent by proposal id.
+"""
+import datetime
+import random
+import time
+
+from coalition_common.errors import Conflict, NotFound, ValidationFailed
+from coalition_common.ids import as_stored, utcnow
+from coalition_common.revisions import update_versioned, version_of
+from mentor_bank.pool import visible_query
+
+MAX_TTL_SECONDS = 7 * 24 * 3600
+# Losing writers read again and retry; with every racer retrying, each round one of them wins.
+MAX_ROUNDS = 200
+
+
+def _live(holds, now):
+    """Holds still taking a place: confirmed ones, and held ones whose time has not run out."""
+    return [h for h in holds or () if h["status"] == "confirmed" or h["expires_at"] > now]
+
+
+def _capacity(mentor):
+    return mentor.get("max_groups", 1)
+
+
+def _changed(database, mentor_id, decide):
+    """Apply `decide(mentor, live_holds, now) -> (new holds or None, answer)` as one versioned
+    write, reading again whenever another writer got there first. None writes nothing."""
+    for _ in range(MAX_ROUNDS):
+        mentor = database.mentors.find_one({"_id": mentor_id})
+        if mentor is None:
+            raise NotFound("No such mentor.")
+        now = utcnow()
+        holds, answer = decide(mentor, _live(mentor.get("holds"), now), now)
+        if holds is None:
+            return answer
+        try:
+            update_versioned(database.mentors, mentor_id, version_of(mentor), {"holds": holds}, what="mentor")
+            return answer
+        except Conflict:
+            time.sleep(random.uniform(0.001, 0.01))  # another writer won this round
+    raise Conflict("The mentor is changing too often right now; try again.", {"mentor_id": ["Busy."]})
+
+
+def _shown(hold, mentor_id):
+    return {"mentor_id": mentor_id, "proposal_id": hold["proposal_id"], "status": hold["status"],
+            "expires_at": hold["expires_at"].isoformat() if hold["status"] == "held" else None}
+
+
+def reserve(database, identity, mentor_id, proposal_id, ttl_seconds):
+    """Hold one of the mentor's places for `proposal_id` for `ttl_seconds`. Conflict when every
+    place is taken. Reserving again for the same proposal returns its hold."""
+    if not isinstance(ttl_seconds, int) or isinstance(ttl_seconds, bool) or not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
+        raise ValidationFailed("ttl_seconds is out of range.", {"ttl_seconds": [f"Must be a whole number from 1 to {MAX_TTL_SECONDS}."]})
+    if not isinstance(proposal_id, str) or not 1 <= len(proposal_id) <= 64:
+        raise ValidationFailed("proposal_id is invalid.", {"proposal_id": ["Must be 1 to 64 characters."]})
+    # Only a mentor the caller may see under the pooling rules can be reserved.
+    if not isinstance(mentor_id, str) or database.mentors.find_one(
+            {"$and": [{"_id": mentor_id}, visible_query(database, identity)]}, {"_id": 1}) is None:
+        raise NotFound("No such mentor.")
+
+    def decide(mentor, live, now):
+        mine = next((h for h in live if h["proposal_id"] == proposal_id), None)
+        if mine is not None:
+            return None, _shown(mine, mentor_id)
+        if len(live) >= _capacity(mentor):
+            raise Conflict("The mentor has no free place.", {"mentor_id": ["No free place."]})
+        hold = {"proposal_id": proposal_id, "status": "held", "expires_at": as_stored(now + datetime.timedelta(seconds=ttl_seconds))}
+        return live + [hold], _shown(hold, mentor_id)
+
+    return _changed(database, mentor_id, decide)
+
+
+def _find_holder(database, proposal_id):
+    if not isinstance(proposal_id, str) or not 1 <= len(proposal_id) <= 64:
+        raise NotFound("No such reservation.")
+    # The dotted form: one condition on the array (FerretDB 1.x answers $elemMatch with nothing).
+    mentor = database.mentors.find_one({"holds.proposal_id": proposal_id}, {"_id": 1})
+    if mentor is None:
+        raise NotFound("No such reservation.")
+    return mentor["_id"]
+
+
+def confirm(database, identity, proposal_id):
+    """Turn the proposal's hold into a place taken for good. Confirming again changes nothing;
+    a hold whose time ran out cannot be confirmed (NotFound): reserve again."""
+    mentor_id = _find_holder(database, proposal_id)
+
+    def decide(mentor, live, now):
+        mine = next((h for h in live if h["proposal_id"] == proposal_id), None)
+        if mine is None:
+            raise NotFound("No such reservation.")
+        if mine["status"] == "confirmed":
+            return None, _shown(mine, mentor_id)
+        confirmed = dict(mine, status="confirmed")
+        return [confirmed if h is mine else h for h in live], _shown(confirmed, mentor_id)
+
+    return _changed(database, mentor_id, decide)
+
+
+def release(database, identity, proposal_id):
+    """Free the proposal's place, held or confirmed. Releasing again (or an unknown proposal)
+    is not an error: the place is free either way."""
+    try:
+        mentor_id = _find_holder(database, proposal_id)
+    except NotFound:
+        return {"proposal_id": proposal_id, "released": True}
+
+    def decide(mentor, live, now):
+        kept = [h for h in live if h["proposal_id"] != proposal_id]
+        if len(kept) == len(mentor.get("holds") or ()):
+            return None, {"proposal_id": proposal_id, "released": True}
+        return kept, {"proposal_id": proposal_id, "released": True}
+
+    return _changed(database, mentor_id, decide)
+
+
+def places_left(mentor, now=None):
+    return max(_capacity(mentor) - len(_live(mentor.get("holds"), now or utcnow())), 0)
