@@ -128,19 +128,26 @@ def assert_conflicts(failures):
         assert "version" in failure.errors or "status" in failure.errors
 
 
+def patch_min_and_max_at_once(database, identity, program_id):
+    """Raise the minimum to 5 and lower the maximum to 3 at once, both read against the same
+    version: one wins, the other is told to retry, and the stored range stays valid."""
+    together = ReadTogether(database, "programs", 2)
+    outcomes = race(
+        lambda: programs.update_program(together, identity, program_id, {"group_size_min": 5}),
+        lambda: programs.update_program(together, identity, program_id, {"group_size_max": 3}),
+    )
+    stored = database.programs.find_one({"_id": program_id})
+    assert stored["group_size_min"] <= stored["group_size_max"]
+    assert len(successes(outcomes)) == 1, outcomes
+    assert_conflicts([o for o in outcomes if isinstance(o, Exception)])
+    return stored
+
+
 def test_two_concurrent_patches_never_leave_min_above_max(database, partner):
     _, identity = partner
     for _ in range(REPETITIONS):
         program_id = new_program(database, identity, group_size_min=3, group_size_max=5)
-        together = ReadTogether(database, "programs", 2)
-        outcomes = race(
-            lambda: programs.update_program(together, identity, program_id, {"group_size_min": 5}),
-            lambda: programs.update_program(together, identity, program_id, {"group_size_max": 3}),
-        )
-        stored = database.programs.find_one({"_id": program_id})
-        assert stored["group_size_min"] <= stored["group_size_max"]
-        assert len(successes(outcomes)) == 1, outcomes
-        assert_conflicts([o for o in outcomes if isinstance(o, Exception)])
+        stored = patch_min_and_max_at_once(database, identity, program_id)
         assert stored["version"] == 2
 
 
@@ -256,15 +263,7 @@ def test_of_two_writers_taking_over_one_stale_claim_one_wins(database, partner):
     for _ in range(REPETITIONS):
         program_id = new_program(database, identity)
         crashed_writers_claim(database, program_id, 2, age_seconds=60)
-        together = ReadTogether(database, "programs", 2)
-        outcomes = race(
-            lambda: programs.update_program(together, identity, program_id, {"group_size_min": 5}),
-            lambda: programs.update_program(together, identity, program_id, {"group_size_max": 3}),
-        )
-        stored = database.programs.find_one({"_id": program_id})
-        assert stored["group_size_min"] <= stored["group_size_max"]
-        assert len(successes(outcomes)) == 1, outcomes
-        assert_conflicts([o for o in outcomes if isinstance(o, Exception)])
+        patch_min_and_max_at_once(database, identity, program_id)
 
 
 def test_a_document_keeps_at_most_a_claim_or_two(database, partner):
