@@ -14,7 +14,7 @@ from pymongo.errors import PyMongoError
 
 from coalition_common import policy
 from coalition_common.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from coalition_common.ids import new_id, utcnow
+from coalition_common.ids import as_stored, new_id, utcnow
 from coalition_common.mongo import is_duplicate_key
 from coalition_common.pagination import page
 from coalition_common.schemas import load
@@ -161,7 +161,7 @@ def _claim_enrolment(database, enrolment_id, outcome, now):
 def revoke_keys(database, query):
     """Revoke the keys matching `query`, every key minted from them, and the enrolment tokens any
     of them minted. Returns the ids of the keys this call revoked."""
-    now = keys.stored_precision(utcnow())
+    now = as_stored(utcnow())
     roots = [r["_id"] for r in database.api_keys.find(query, {"_id": 1})]
     if not roots:
         return []

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 
 from coalition_common.errors import ValidationFailed
+from coalition_common.ids import as_stored
 
 KEY_PREFIX = "cmk"
 ENROLMENT_PREFIX = "cme"
@@ -42,11 +43,6 @@ def visible_prefix(key):
     return key[:6]
 
 
-def stored_precision(moment):
-    """The database keeps milliseconds; cut to them so a stored expiry compares as it was given."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def _refuse(message):
     return ValidationFailed("The expiry is not allowed.", {"expires_at": [message]})
 
@@ -62,10 +58,10 @@ def key_expiry(requested, now, parent_expires_at=None):
         expires_at = now + DEFAULT_LIFETIME
         if parent_expires_at is not None:
             expires_at = min(expires_at, parent_expires_at)
-        return stored_precision(expires_at)
+        return as_stored(expires_at)
     try:
         # An offset near ±24 h on 9999-12-31 overflows when converted; it is far beyond the cap anyway.
-        requested = stored_precision(requested.astimezone(datetime.timezone.utc))
+        requested = as_stored(requested.astimezone(datetime.timezone.utc))
     except (OverflowError, ValueError):
         raise _refuse("Must be within 365 days.")
     if requested <= now:
@@ -82,7 +78,7 @@ def enrolment_expiry(now, minting_key_expires_at=None):
     expires_at = now + ENROLMENT_LIFETIME
     if minting_key_expires_at is not None:
         expires_at = min(expires_at, minting_key_expires_at)
-    return stored_precision(expires_at)
+    return as_stored(expires_at)
 
 
 def effective_expiry(record):

@@ -44,12 +44,7 @@ def _check_hub(database, hub_id):
 
 
 def shown(document):
-    document = public(document)
-    if document.get("charter"):
-        charter = dict(document["charter"])
-        charter["accepted_at"] = charter["accepted_at"].isoformat()
-        document["charter"] = charter
-    return PartnerSchema().dump(document)
+    return PartnerSchema().dump(public(document))
 
 
 def register_partner(database, identity, payload):

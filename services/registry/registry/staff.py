@@ -26,7 +26,7 @@ def email_key(email):
 
 
 def shown(document):
-    return dict(StaffSchema().dump(public(document)), version=revisions.version_of(document))
+    return StaffSchema().dump(public(document))
 
 
 def ensure_email_keys(database):
