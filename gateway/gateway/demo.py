@@ -19,14 +19,52 @@ STAFF = [
     {"partner": "ngo", "name": "Samir Haddad", "email": "samir.haddad@harbour.example", "roles": ["analyst"], "enrolled": False},
 ]
 
+# Mentors in three partners. "pooled" ones consented to coalition sharing; "ready" ones are
+# screened, oriented and active, so they can be matched at once.
 MENTORS = [
-    {"partner": "employer", "given_name": "Elena", "family_name": "Marsh", "email": "elena.marsh@northwind.example",
-     "occupation": "2142", "region": "CA-ON", "languages": [{"code": "en", "level": "C2"}], "years_experience": 15},
-    {"partner": "employer", "given_name": "Kwame", "family_name": "Mensah", "email": "kwame.mensah@northwind.example",
-     "occupation": "2144", "region": "CA-ON", "languages": [{"code": "en", "level": "C2"}, {"code": "fr", "level": "B2"}], "years_experience": 9},
-    {"partner": "association", "given_name": "Sofia", "family_name": "Lindqvist", "email": "sofia.lindqvist@accountants.example",
-     "occupation": "2411", "region": "CA-ON", "languages": [{"code": "en", "level": "C2"}], "years_experience": 20},
+    {"partner": "employer", "pooled": True, "ready": True, "given_name": "Elena", "family_name": "Marsh",
+     "email": "elena.marsh@northwind.example", "occupations": ["2142"], "sectors": ["21"], "region": "CA-ON", "city": "Toronto",
+     "languages": [{"code": "en", "level": "native"}], "years_experience": 15, "modes": ["in_person", "hybrid"],
+     "availability": ["tue_evening", "thu_evening"], "capacity": 2, "employer": "Northwind Engineering Ltd"},
+    {"partner": "employer", "pooled": True, "ready": True, "given_name": "Kwame", "family_name": "Mensah",
+     "email": "kwame.mensah@northwind.example", "occupations": ["2144", "2149"], "sectors": ["21"], "region": "CA-ON", "city": "Hamilton",
+     "languages": [{"code": "en", "level": "C2"}, {"code": "fr", "level": "B2"}], "years_experience": 9, "modes": ["virtual"],
+     "availability": ["mon_evening", "wed_evening", "sat_morning"], "supports_communication_needs": True},
+    {"partner": "employer", "pooled": False, "ready": True, "given_name": "Hannah", "family_name": "Cole",
+     "email": "hannah.cole@northwind.example", "occupations": ["2151"], "sectors": ["21"], "region": "CA-ON",
+     "languages": [{"code": "en", "level": "native"}], "years_experience": 6, "modes": ["virtual", "hybrid"], "availability": ["fri_afternoon"]},
+    {"partner": "employer", "pooled": True, "ready": False, "given_name": "Rafael", "family_name": "Duarte",
+     "email": "rafael.duarte@northwind.example", "occupations": ["2512"], "sectors": ["25"], "region": "CA-ON",
+     "languages": [{"code": "en", "level": "C1"}, {"code": "pt", "level": "native"}], "years_experience": 11, "modes": ["virtual"],
+     "availability": ["tue_evening"]},
+    {"partner": "association", "pooled": True, "ready": True, "given_name": "Sofia", "family_name": "Lindqvist",
+     "email": "sofia.lindqvist@accountants.example", "occupations": ["2411"], "sectors": ["24"], "region": "CA-ON", "city": "Ottawa",
+     "languages": [{"code": "en", "level": "C2"}, {"code": "sv", "level": "native"}], "years_experience": 20, "modes": ["in_person", "virtual"],
+     "availability": ["wed_evening", "sat_morning"], "capacity": 3},
+    {"partner": "association", "pooled": False, "ready": True, "given_name": "Daniel", "family_name": "Okoye",
+     "email": "daniel.okoye@accountants.example", "occupations": ["2411", "3313"], "sectors": ["24"], "region": "CA-ON",
+     "languages": [{"code": "en", "level": "native"}], "years_experience": 7, "modes": ["virtual"], "availability": ["mon_evening"]},
+    {"partner": "ngo", "pooled": True, "ready": True, "given_name": "Mariam", "family_name": "Yousef",
+     "email": "mariam.yousef@harbour.example", "occupations": ["2221"], "sectors": ["22"], "region": "CA-ON", "city": "Toronto",
+     "languages": [{"code": "ar", "level": "native"}, {"code": "en", "level": "C1"}], "years_experience": 12, "modes": ["hybrid"],
+     "availability": ["sun_afternoon", "thu_evening"], "supports_communication_needs": True},
 ]
+# The demo partners that have accepted the coalition charter (the hub has not).
+CHARTER = ("ngo", "employer", "association")
+CONSENT_TEXT = "2026-1"
+DEMO_CHECKED_AT = "2026-09-01T09:00:00+00:00"
+DEMO_CHECK_EXPIRES_AT = "2029-09-01T09:00:00+00:00"
+
+
+def make_mentor_ready(call, mentor_id, recruiter):
+    """Screened, oriented, active: what a recruiter does through the API, step by step."""
+    call("mentor_bank", "record_screening", mentor_id, {"background_check": "clear", "checked_at": DEMO_CHECKED_AT,
+                                                       "expires_at": DEMO_CHECK_EXPIRES_AT}, identity=recruiter)
+    call("mentor_bank", "change_status", mentor_id, {"status": "screened"}, identity=recruiter)
+    call("mentor_bank", "record_orientation", mentor_id, {"completed_at": DEMO_CHECKED_AT}, identity=recruiter)
+    call("mentor_bank", "change_status", mentor_id, {"status": "trained"}, identity=recruiter)
+    call("mentor_bank", "change_status", mentor_id, {"status": "active"}, identity=recruiter)
+
 
 MENTEES = [
     {"partner": "ngo", "given_name": "Yusuf", "family_name": "Haddad", "email": "yusuf.haddad@mail.example", "occupation": "2142",
@@ -68,9 +106,18 @@ def seed(call):
         else:
             credential["enrolment_token"] = staff["enrolment_token"]
         credentials.append(credential)
+    for key in CHARTER:
+        partner_admin = operator("seed-demo", roles=("partner_admin",), partner_id=partner_ids[key])
+        call("registry", "accept_charter", partner_ids[key], {"version": CONSENT_TEXT}, identity=partner_admin)
     for mentor in MENTORS:
         recruiter = operator("seed-demo", roles=("recruiter",), partner_id=partner_ids[mentor["partner"]])
-        call("mentor_bank", "register_mentor", {k: v for k, v in mentor.items() if k != "partner"}, identity=recruiter)
+        profile = {k: v for k, v in mentor.items() if k not in ("partner", "pooled", "ready")}
+        mentor_id = call("mentor_bank", "register_mentor", profile, identity=recruiter)["id"]
+        if mentor["ready"]:
+            make_mentor_ready(call, mentor_id, recruiter)
+        if mentor["pooled"]:
+            call("mentor_bank", "change_sharing", mentor_id, {"scope": "coalition", "consent_text_version": CONSENT_TEXT,
+                                                              "consented_at": DEMO_CHECKED_AT}, identity=recruiter)
     for mentee in MENTEES:
         coordinator = operator("seed-demo", roles=("coordinator",), partner_id=partner_ids[mentee["partner"]])
         call("matching", "enrol_mentee", {k: v for k, v in mentee.items() if k != "partner"}, identity=coordinator)

@@ -12,6 +12,8 @@ import pytest
 
 from coalition_common import policy
 
+from profiles import mentor_profile
+
 pytestmark = pytest.mark.e2e
 
 PARTNERS = {"H": "regional_hub", "A": "ngo", "B": "employer", "C": "industry_association"}
@@ -65,6 +67,11 @@ class Coalition:
         response = self.as_role(partner, "partner_admin").post("/api/v1/programs", json={"name": unique("Programme"), "start_date": "2027-01-15"})
         return response.json()["id"]
 
+    def new_mentor(self, partner):
+        response = self.as_role(partner, "recruiter").post("/api/v1/mentors", json=mentor_profile())
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
     def new_webhook(self, partner):
         response = self.as_role(partner, "partner_admin").post(f"/api/v1/partners/{self.partners[partner]}/webhooks",
                                                                json={"url": "https://127.0.0.1:9/hook", "event_types": ["mentee.enrolled"]})
@@ -100,12 +107,26 @@ ENDPOINTS = [
     ("read webhook", "GET", "/api/v1/webhooks/{id}", "webhook", "webhook.read", None, OK),
     ("deliveries", "GET", "/api/v1/webhooks/{id}/deliveries", "webhook", "webhook.deliveries", None, OK),
     ("delete webhook", "DELETE", "/api/v1/webhooks/{id}", "fresh webhook", "webhook.delete", None, OK),
+    # No partner here accepted the charter: a mentor reaches only its own partner's staff.
+    ("read mentor", "GET", "/api/v1/mentors/{id}", "mentor", "mentor.read", None, OK),
+    ("update mentor", "PATCH", "/api/v1/mentors/{id}", "mentor", "mentor.update", lambda: {"city": "Halifax"}, OK),
+    ("move mentor", "POST", "/api/v1/mentors/{id}/status", "mentor", "mentor.transition", lambda: {"status": "screened"}, OK | {409}),
+    ("record screening", "PUT", "/api/v1/mentors/{id}/screening", "mentor", "mentor.screening",
+     lambda: {"background_check": "pending"}, OK),
+    ("record orientation", "PUT", "/api/v1/mentors/{id}/orientation", "mentor", "mentor.orientation",
+     lambda: {"completed_at": "2026-09-01T09:00:00+00:00"}, OK),
+    ("change sharing", "PUT", "/api/v1/mentors/{id}/sharing", "mentor", "mentor.sharing",
+     lambda: {"scope": "own_partner", "consent_text_version": "2026-1", "consented_at": "2026-09-01T09:00:00+00:00"}, OK),
+    ("sharing history", "GET", "/api/v1/mentors/{id}/sharing", "mentor", "mentor.sharing", None, OK),
+    ("erase mentor", "DELETE", "/api/v1/mentors/{id}", "fresh mentor", "mentor.erase", None, OK),
 ]
 CALLERS = [(p, r) for p, r in itertools.product(PARTNERS, policy.PARTNER_ROLES)] + [(None, "coalition_admin")]
 
 
-def reaches(caller_partner, target_partner, tenancy, coalition_wide):
-    """Whether the tenancy rule lets a caller of `caller_partner` at `target_partner`'s objects."""
+def reaches(caller_partner, target_partner, tenancy, coalition_admin):
+    """Whether the tenancy rule lets a caller of `caller_partner` at `target_partner`'s objects.
+    Under POOL a coalition admin is one more partner, and no partner here joined the pool."""
+    coalition_wide = coalition_admin and tenancy != policy.POOL
     if coalition_wide or caller_partner == target_partner:
         return True
     return tenancy == policy.MEMBERS_READ and HUB_OF.get(target_partner) == caller_partner
@@ -117,7 +138,7 @@ def expected_statuses(caller, target_partner, endpoint, own):
     rule = policy.rule(action)
     if role not in rule.roles:
         return {403}
-    coalition_wide = role == "coalition_admin"
+    coalition_wide = role == "coalition_admin" and rule.tenancy != policy.POOL
     if rule.tenancy == policy.SELF:
         if own:
             return done
@@ -144,7 +165,7 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_key(*caller)
     if kind == "fresh key":
         return coalition.new_key(partner, "analyst")
-    if kind in ("staff", "program", "webhook"):
+    if kind in ("staff", "program", "webhook", "mentor"):
         # One lasting object per partner and kind; destructive endpoints get fresh ones.
         if (kind, partner) not in made:
             made[(kind, partner)] = target_id(coalition, "fresh " + kind, caller, partner)
@@ -155,6 +176,8 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_program(partner)
     if kind == "fresh webhook":
         return coalition.new_webhook(partner)
+    if kind == "fresh mentor":
+        return coalition.new_mentor(partner)
     raise AssertionError(kind)
 
 
@@ -187,19 +210,21 @@ def test_every_endpoint_answers_as_the_policy_says_and_nothing_crosses_tenants(c
     assert checked > 1500
 
 
-def visible_partners(caller_partner, role):
-    if role == "coalition_admin":
+def visible_partners(caller_partner, role, tenancy):
+    if role == "coalition_admin" and tenancy != policy.POOL:
         return None  # everything
-    return {p for p in PARTNERS if reaches(caller_partner, p, policy.MEMBERS_READ, False)}
+    return {p for p in PARTNERS if reaches(caller_partner, p, tenancy, role == "coalition_admin")}
 
 
 @pytest.mark.parametrize("path,action,partner_of", [
     ("/api/v1/partners", "partner.list", lambda item: item["id"]),
     ("/api/v1/programs", "program.list", lambda item: item["partner_id"]),
+    ("/api/v1/mentors", "mentor.list", lambda item: item["partner_id"]),
 ])
 def test_lists_show_only_what_the_tenancy_rule_reaches(coalition, path, action, partner_of):
     for partner in PARTNERS:
         coalition.new_program(partner)
+        coalition.new_mentor(partner)
     label_of = {pid: label for label, pid in coalition.partners.items()}
     for caller in CALLERS:
         response = coalition.as_role(*caller).get(path, params={"limit": 200})
@@ -208,7 +233,9 @@ def test_lists_show_only_what_the_tenancy_rule_reaches(coalition, path, action, 
             continue
         assert response.status_code == 200, (path, caller)
         seen = {label_of.get(partner_of(item), "elsewhere") for item in response.json()["items"]}
-        allowed = visible_partners(*caller)
+        allowed = visible_partners(*caller, policy.rule(action).tenancy)
+        if policy.rule(action).tenancy == policy.POOL and caller[1] == "coalition_admin":
+            seen.discard("elsewhere")  # the demo partners' pooled mentors: the admin has joined
         if allowed is None:
             assert set(PARTNERS) <= seen
         else:

@@ -12,6 +12,7 @@ import pytest
 from coalition_common.identity import operator
 
 from harness import wait_for
+from profiles import mentor_profile
 
 pytestmark = pytest.mark.e2e
 
@@ -105,8 +106,7 @@ def test_failed_deliveries_are_retried_with_backoff(platform, api, demo, webhook
         ngo_admin = demo_client(api, demo, "ngo", "partner_admin")
         ngo_id = ngo_admin.get("/api/v1/me").json()["partner"]["id"]
         webhook = ngo_admin.post(f"/api/v1/partners/{ngo_id}/webhooks", json={"url": receiver.url, "event_types": ["mentor.registered"]}).json()
-        platform.rpc("mentor_bank", "register_mentor", identity=operator("webhook-test", ("recruiter",), ngo_id), payload={
-            "given_name": "Retry", "family_name": "Mentor", "email": "retry@mentor.example", "occupation": "2142", "region": "CA-ON"})
+        platform.rpc("mentor_bank", "register_mentor", identity=operator("webhook-test", ("recruiter",), ngo_id), payload=mentor_profile(given_name="Retry", family_name="Mentor", email="retry@mentor.example"))
         wait_for(lambda: receiver.received, timeout=30, message="the first attempt")
         receiver.status = 200
         # The first retry waits 5 s (then 10, 20, … up to an hour).

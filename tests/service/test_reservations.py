@@ -9,6 +9,7 @@ import pytest
 from coalition_common.errors import Conflict, NotFound, ValidationFailed
 from coalition_common.identity import operator
 from mentor_bank import mentors, reservations
+from profiles import mentor_profile, make_ready
 
 pytestmark = pytest.mark.service
 
@@ -24,11 +25,13 @@ def database(scratch_database):
     return database
 
 
-def new_mentor(database, capacity):
-    recruiter = operator("reservation-test", ("recruiter",), PARTNER)
-    mentor, _ = mentors.register_mentor(database, recruiter, {
-        "given_name": "Ada", "family_name": "Place", "email": f"{uuid.uuid4().hex[:8]}@mentor.example",
-        "occupation": "2142", "region": "CA-ON", "max_groups": capacity})
+RECRUITER = operator("reservation-test", ("recruiter",), PARTNER)
+
+
+def new_mentor(database, capacity, ready=True):
+    mentor, _ = mentors.register_mentor(database, RECRUITER, mentor_profile(capacity=capacity))
+    if ready:
+        make_ready(lambda method, mentor_id, payload: getattr(mentors, method)(database, RECRUITER, mentor_id, payload), mentor["id"])
     return mentor["id"]
 
 
@@ -86,3 +89,34 @@ def test_only_mentors_the_caller_may_see_can_be_reserved_and_bad_input_is_refuse
         with pytest.raises(ValidationFailed):
             reservations.reserve(database, COORDINATOR, mentor_id, "proposal-x", ttl)
     assert "holds" not in database.mentors.find_one({"_id": mentor_id}) or not database.mentors.find_one({"_id": mentor_id})["holds"]
+
+
+def test_a_mentor_not_eligible_for_new_groups_cannot_be_reserved(database):
+    applicant = new_mentor(database, capacity=2, ready=False)
+    with pytest.raises(Conflict, match="not eligible"):
+        reservations.reserve(database, COORDINATOR, applicant, "proposal-applicant", 600)
+    expired = new_mentor(database, capacity=2)
+    mentors.record_screening(database, RECRUITER, expired, {"background_check": "clear", "checked_at": "2024-01-01T00:00:00+00:00",
+                                                            "expires_at": "2025-01-01T00:00:00+00:00"})
+    with pytest.raises(Conflict, match="not eligible"):
+        reservations.reserve(database, COORDINATOR, expired, "proposal-expired", 600)
+
+
+def test_another_partner_reserves_only_while_the_mentor_shares_and_both_joined_the_pool(database):
+    from mentor_bank import pool
+    from profiles import CONSENT, WITHDRAWN
+
+    mentor_id = new_mentor(database, capacity=3)
+    with pytest.raises(NotFound):
+        reservations.reserve(database, OUTSIDER, mentor_id, "proposal-early", 600)
+    for partner in (PARTNER, OUTSIDER["partner_id"]):
+        pool.join(database, {"partner_id": partner, "version": "2026-1"})
+    with pytest.raises(NotFound):  # both joined, but the mentor has not consented
+        reservations.reserve(database, OUTSIDER, mentor_id, "proposal-early", 600)
+    mentors.change_sharing(database, RECRUITER, mentor_id, CONSENT)
+    assert reservations.reserve(database, OUTSIDER, mentor_id, "proposal-shared", 600)["status"] == "held"
+    mentors.change_sharing(database, RECRUITER, mentor_id, WITHDRAWN)
+    with pytest.raises(NotFound):  # withdrawal holds for new matches at once
+        reservations.reserve(database, OUTSIDER, mentor_id, "proposal-late", 600)
+    with pytest.raises(Conflict, match="no longer shares"):  # and stops a proposal not yet confirmed
+        reservations.confirm(database, OUTSIDER, "proposal-shared")

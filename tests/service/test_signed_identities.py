@@ -7,12 +7,14 @@ import pytest
 from coalition_common.errors import Forbidden, Unauthenticated
 from coalition_common.identity import sign
 
+from profiles import mentor_profile
+
 pytestmark = pytest.mark.service
 
 ADMIN = {"staff_id": "operator:test", "partner_id": None, "hub_id": None, "roles": ["coalition_admin"], "operator": True}
 RECRUITER = {"staff_id": "s-1", "partner_id": "p-1", "hub_id": None, "roles": ["recruiter"], "key_id": "k-1"}
 TOKEN_SECONDS = 3
-MENTOR = {"given_name": "Forged", "family_name": "Mentor", "email": "forged@example.org", "occupation": "2142", "region": "CA-ON"}
+MENTOR = mentor_profile(given_name="Forged", family_name="Mentor", email="forged@example.org")
 
 # One call per service that would read or write data for an allowed caller.
 CALLS = [

@@ -25,7 +25,9 @@ from registry.schemas import (
 PARTNER = {"name": "Harbour Bridge", "kind": "ngo", "region": "CA-ON"}
 PROGRAM = {"name": "Nurses 2026", "start_date": "2026-09-01"}
 STAFF = {"name": "Tomas Novak", "email": "tomas@harbour.example", "roles": ["coordinator"]}
-MENTOR = {"given_name": "Ana", "family_name": "Silva", "email": "ana@example.org", "occupation": "2221", "region": "CA-ON"}
+MENTEE = {"given_name": "Ana", "family_name": "Silva", "email": "ana@example.org", "occupation": "2221", "region": "CA-ON"}
+MENTOR = {"given_name": "Ana", "family_name": "Silva", "email": "ana@example.org", "occupations": ["2221"], "region": "CA-ON",
+          "years_experience": 8, "languages": [{"code": "pt", "level": "native"}], "modes": ["virtual"]}
 HUB_ID = "0123456789abcdef" * 2
 OVERFLOWING = "9999-12-31T23:59:59-23:59"
 
@@ -69,9 +71,9 @@ def test_partner_names_are_stored_normalised():
 
 
 def test_multiline_text_keeps_line_breaks_and_refuses_other_controls():
-    goals = MenteeSchema().load(dict(MENTOR, consent_to_share=True, goals=["Licensure\r\nthen\ta job"]))["goals"]
+    goals = MenteeSchema().load(dict(MENTEE, consent_to_share=True, goals=["Licensure\r\nthen\ta job"]))["goals"]
     assert goals == ["Licensure\nthen\ta job"]
-    assert refused(MenteeSchema(), dict(MENTOR, consent_to_share=True, goals=["Licensure\x1b[31m"])) == {"goals"}
+    assert refused(MenteeSchema(), dict(MENTEE, consent_to_share=True, goals=["Licensure\x1b[31m"])) == {"goals"}
 
 
 def test_staff_email_is_stored_in_one_spelling():
@@ -102,7 +104,7 @@ def test_date_times_are_converted_to_utc():
     "schema,payload,field",
     [
         (MentorSchema(), dict(MENTOR, family_name="Silva\x00"), "family_name"),
-        (MenteeSchema(), dict(MENTOR, consent_to_share=True, goals=["find work\ud83d"]), "goals"),
+        (MenteeSchema(), dict(MENTEE, consent_to_share=True, goals=["find work\ud83d"]), "goals"),
         (ProgramSchema(), dict(PROGRAM, referrals=["clinic\u202e"]), "referrals"),
         (PartnerSchema(), dict(PARTNER, region="CA-ON\ud800"), "region"),
         (MentorSchema(), dict(MENTOR, languages=[{"code": "e\ud800", "level": "B2"}]), "languages"),

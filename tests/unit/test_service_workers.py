@@ -37,8 +37,9 @@ def test_invalid_mentor_is_refused_before_anything_is_written():
     service = worker_factory(MentorBankService, caller=RECRUITER)
     with pytest.raises(ValidationFailed) as err:
         service.register_mentor({"given_name": "A", "family_name": "B", "email": "nope",
-                                              "occupation": "21", "region": "CA-ON", "languages": [{"code": "EN", "level": "Z9"}]})
-    assert set(err.value.errors) == {"email", "languages"}
+                                              "occupations": ["21"], "region": "CA-ON", "languages": [{"code": "EN", "level": "Z9"}],
+                                 "years_experience": 3, "modes": ["virtual"]})
+    assert set(err.value.errors) == {"email", "languages", "occupations"}
     service.database.mentors.insert_one.assert_not_called()
     service.dispatch.assert_not_called()
 

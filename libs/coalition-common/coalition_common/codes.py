@@ -1,5 +1,7 @@
-"""Marshmallow fields for the standard code systems every service shares:
-ISO 3166-2 regions, ISCO-08 occupation groups, ISO 639-1 languages with a CEFR level."""
+"""Marshmallow fields for the standard code systems and shared grids every service uses:
+ISO 3166-2 regions, ISCO-08 occupation groups, ISO 639-1 languages with a CEFR level, meeting
+modes and the weekly availability grid that mentors and mentees both fill in, and the optional
+self-declared gender and age band a mentee's preference can name."""
 import functools
 import json
 from importlib import resources
@@ -11,6 +13,29 @@ from coalition_common.fields import Choice, Text, UniqueList
 from coalition_common.schemas import StrictSchema
 
 CEFR_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2")
+# A language spoken natively ranks above C2 when a minimum level is asked for.
+LANGUAGE_LEVELS = CEFR_LEVELS + ("native",)
+MODES = ("in_person", "virtual", "hybrid")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_PARTS = ("morning", "afternoon", "evening")
+# The weekly grid as slot names, "mon_morning" to "sun_evening": one word each, so a CSV cell
+# holds a grid as a list.
+SLOTS = tuple(f"{day}_{part}" for day in DAYS for part in DAY_PARTS)
+GENDERS = ("woman", "man", "non_binary")
+AGE_BANDS = ("18-29", "30-39", "40-49", "50-59", "60+")
+
+
+def level_rank(level):
+    """Order of a language level: A1 lowest, native highest."""
+    return LANGUAGE_LEVELS.index(level)
+
+
+def slot_mask(slots):
+    """A grid as a 21-bit number, so two grids overlap when their masks share a bit."""
+    mask = 0
+    for slot in slots or ():
+        mask |= 1 << SLOTS.index(slot)
+    return mask
 
 
 @functools.cache
@@ -54,11 +79,39 @@ def isco_occupation(**kwargs):
     return Text(max=4, validate=[validate.Regexp(r"^[0-9]{1,4}$", error="Not an ISCO-08 code."), known_prefix], **kwargs)
 
 
+def isco_unit_group(**kwargs):
+    """An ISCO-08 unit group: four digits whose major and sub-major groups are in the shipped
+    list (the list holds major and sub-major groups, not the 436 unit groups)."""
+
+    def known_prefix(code):
+        if code[:1] not in isco08() or code[:2] not in isco08():
+            raise ValidationError("Not an ISCO-08 unit group.")
+
+    return Text(max=4, validate=[validate.Regexp(r"^[0-9]{4}$", error="Not an ISCO-08 unit group (four digits)."), known_prefix], **kwargs)
+
+
 class LanguageSkill(StrictSchema):
     code = Text(required=True, validate=[validate.Length(equal=2), _known_language])
-    level = Choice(CEFR_LEVELS, required=True)
+    level = Choice(LANGUAGE_LEVELS, required=True)
 
 
 def languages(**kwargs):
     """Each language once, with one level."""
     return UniqueList(fields.Nested(LanguageSkill), key=lambda skill: skill["code"], max=20, **kwargs)
+
+
+def modes(**kwargs):
+    return UniqueList(Choice(MODES), max=len(MODES), **kwargs)
+
+
+def availability(**kwargs):
+    """The weekly grid: the slots (day and part of day) when someone can meet."""
+    return UniqueList(Choice(SLOTS), max=len(SLOTS), **kwargs)
+
+
+def gender(**kwargs):
+    return Choice(GENDERS, **kwargs)
+
+
+def age_band(**kwargs):
+    return Choice(AGE_BANDS, **kwargs)

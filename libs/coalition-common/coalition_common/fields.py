@@ -342,3 +342,14 @@ class UniqueList(fields.List):
             validators.insert(0, validate.Length(min=min, max=max))
         validators.append(unique(key))
         super().__init__(inner, validate=validators, **_documented(kwargs, uniqueItems=True))
+
+
+class Flag(fields.Boolean):
+    """true or false, strictly: "yes", 1 and "true" are refused, not converted."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value

@@ -19,10 +19,13 @@ OWN = "own partner"
 SELF = "own staff record only"
 SELF_OR_PARTNER_ADMIN = "own keys; a partner admin also colleagues' keys"
 POOL = "own partner in full; other charter partners' consenting mentors, pooled fields only"
+# A coalition admin allowed an action acts on every partner's objects, whatever the rule above,
+# except under POOL: there the admin is one more partner that has joined, and sees pooled fields.
 INTERNAL = "platform processes only"
-# A coalition admin allowed an action acts on every partner's objects, whatever the rule above.
 
 ALL = ROLES
+MENTOR_READERS = ("coalition_admin", "partner_admin", "coordinator", "recruiter")
+RECRUITERS = ("partner_admin", "recruiter")
 ADMINS = ("coalition_admin", "partner_admin")
 RUNNERS = ("partner_admin", "coordinator")
 PROGRAM_READERS = ("coalition_admin", "partner_admin", "coordinator", "analyst")
@@ -70,8 +73,18 @@ POLICY = {
     "dead_letter.list": Rule(("coalition_admin",), COALITION),
     # Replaying hands an event back to the consumer that failed it; consumers apply each event once.
     "dead_letter.replay": Rule(("coalition_admin",), COALITION),
-    "mentor.list": Rule(("coalition_admin", "partner_admin", "coordinator", "recruiter"), POOL),
-    "mentor.register": Rule(("partner_admin", "recruiter"), OWN),
+    # Analysts see no mentor records; recruiters and partner admins manage their own partner's.
+    "mentor.list": Rule(MENTOR_READERS, POOL),
+    "mentor.read": Rule(MENTOR_READERS, POOL),
+    "mentor.register": Rule(RECRUITERS, OWN),
+    "mentor.update": Rule(RECRUITERS, OWN),
+    "mentor.transition": Rule(RECRUITERS, OWN),
+    "mentor.screening": Rule(RECRUITERS, OWN),
+    "mentor.orientation": Rule(RECRUITERS, OWN),
+    "mentor.sharing": Rule(RECRUITERS, OWN),
+    "mentor.erase": Rule(RECRUITERS, OWN),
+    "mentor.import": Rule(RECRUITERS, OWN),
+    "mentor.export": Rule(RECRUITERS, OWN),
     # Matching holds a mentor's place for a proposal on behalf of the coordinator running it.
     "mentor.reserve": Rule(RUNNERS, POOL),
     "mentor.confirm": Rule(RUNNERS, POOL),

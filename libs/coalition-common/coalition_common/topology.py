@@ -10,7 +10,8 @@ to start if a type they publish has no queue (see DeclaringEventDispatcher).
 # The event types each service publishes (through its outbox and DeclaringEventDispatcher).
 PUBLISHES = {
     "registry": ("partner.registered", "charter.accepted"),
-    "mentor_bank": ("mentor.registered",),
+    "mentor_bank": ("mentor.registered", "mentor.activated", "mentor.paused", "mentor.retired", "mentor.erased",
+                    "mentor.consent_changed", "mentor.screening_expired"),
     "matching": ("mentee.enrolled",),
 }
 
@@ -18,6 +19,12 @@ PUBLISHES = {
 SUBSCRIPTIONS = [
     ("registry", "partner.registered", "reporting", "record_partner_registered"),
     ("mentor_bank", "mentor.registered", "reporting", "record_mentor_registered"),
+    ("mentor_bank", "mentor.activated", "reporting", "record_mentor_activated"),
+    ("mentor_bank", "mentor.paused", "reporting", "record_mentor_paused"),
+    ("mentor_bank", "mentor.retired", "reporting", "record_mentor_retired"),
+    ("mentor_bank", "mentor.erased", "reporting", "record_mentor_erased"),
+    ("mentor_bank", "mentor.consent_changed", "reporting", "record_mentor_consent_changed"),
+    ("mentor_bank", "mentor.screening_expired", "reporting", "record_mentor_screening_expired"),
     ("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled"),
     ("matching", "mentee.enrolled", "registry", "queue_webhook_mentee_enrolled"),
     ("mentor_bank", "mentor.registered", "registry", "queue_webhook_mentor_registered"),

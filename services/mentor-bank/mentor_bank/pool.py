@@ -1,13 +1,10 @@
-"""The shared mentor pool. A partner joins by accepting the coalition charter (the registry
-tells us by event). Until then its mentors stay private and it cannot see pooled mentors.
-Other partners see a pooled mentor's profession, region, languages and experience, never their
-name or contact details: those stay with the partner that recruited them."""
+"""The shared mentor pool. A partner joins by accepting the coalition charter (the registry tells
+us by event). Another partner's mentor is visible only when the mentor consented to coalition
+sharing and both partners have joined; even then only as a card of pooled fields (cards.py),
+never with a name or contact details: those stay with the partner that recruited them. The
+coalition admin is treated as a partner that has joined: pooled cards, nothing personal."""
 from coalition_common.ids import utcnow
-from coalition_common.pagination import page
-from coalition_common.schemas import public
-from mentor_bank.schemas import MentorSchema
-
-POOLED_FIELDS = ("id", "partner_id", "occupation", "region", "languages", "years_experience", "max_groups", "status")
+from mentor_bank.cards import card_of
 
 
 def join(database, event):
@@ -19,23 +16,25 @@ def join(database, event):
     )
 
 
-def visible_query(database, identity):
-    if "coalition_admin" in identity.get("roles", ()):
-        return {}
-    own = identity.get("partner_id")
-    if database.pool_partners.find_one({"_id": own}) is None:
-        return {"partner_id": own}
-    pooled = [p["_id"] for p in database.pool_partners.find({}, {"_id": 1})]
-    return {"$or": [{"partner_id": own}, {"partner_id": {"$in": pooled}}]}
+def members(database):
+    """The partners that have joined the pool (a small collection: one document a partner)."""
+    return {p["_id"] for p in database.pool_partners.find({}, {"_id": 1})}
 
 
-def list_mentors(database, identity, cursor=None, limit=50):
-    documents, next_cursor = page(database.mentors, visible_query(database, identity), cursor, limit)
-    admin = "coalition_admin" in identity.get("roles", ())
-    items = []
-    for document in documents:
-        mentor = MentorSchema().dump(public(document))
-        if not admin and document["partner_id"] != identity.get("partner_id"):
-            mentor = {k: v for k, v in mentor.items() if k in POOLED_FIELDS}
-        items.append(mentor)
-    return {"items": items, "next_cursor": next_cursor}
+def caller_joined(caller, joined):
+    return "coalition_admin" in (caller.get("roles") or ()) or caller.get("partner_id") in joined
+
+
+def sees_card(caller, card, joined):
+    """"own", "pooled" or None: how the caller may see the mentor this card describes."""
+    if card.get("status") == "erased":
+        return None
+    if card["partner_id"] == caller.get("partner_id"):
+        return "own"
+    if card.get("scope") == "coalition" and card["partner_id"] in joined and caller_joined(caller, joined):
+        return "pooled"
+    return None
+
+
+def sees(database, caller, mentor):
+    return sees_card(caller, card_of(mentor), members(database))

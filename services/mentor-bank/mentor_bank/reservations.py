@@ -14,20 +14,18 @@ import time
 from coalition_common.errors import Conflict, NotFound, ValidationFailed
 from coalition_common.ids import as_stored, utcnow
 from coalition_common.revisions import update_versioned, version_of
-from mentor_bank.pool import visible_query
+from mentor_bank import cards, pool
 
 MAX_TTL_SECONDS = 7 * 24 * 3600
 # Losing writers read again and retry; with every racer retrying, each round one of them wins.
 MAX_ROUNDS = 200
 
 
-def _live(holds, now):
-    """Holds still taking a place: confirmed ones, and held ones whose time has not run out."""
-    return [h for h in holds or () if h["status"] == "confirmed" or h["expires_at"] > now]
+_live = cards.live_holds
 
 
 def _capacity(mentor):
-    return mentor.get("max_groups", 1)
+    return mentor.get("capacity") or 1
 
 
 def _changed(database, mentor_id, decide):
@@ -42,7 +40,8 @@ def _changed(database, mentor_id, decide):
         if holds is None:
             return answer
         try:
-            update_versioned(database.mentors, mentor_id, version_of(mentor), {"holds": holds}, what="mentor")
+            after = update_versioned(database.mentors, mentor_id, version_of(mentor), {"holds": holds}, what="mentor")
+            cards.record(database, after)  # places left, for every instance's search index
             return answer
         except Conflict:
             time.sleep(random.uniform(0.001, 0.01))  # another writer won this round
@@ -61,15 +60,19 @@ def reserve(database, identity, mentor_id, proposal_id, ttl_seconds):
         raise ValidationFailed("ttl_seconds is out of range.", {"ttl_seconds": [f"Must be a whole number from 1 to {MAX_TTL_SECONDS}."]})
     if not isinstance(proposal_id, str) or not 1 <= len(proposal_id) <= 64:
         raise ValidationFailed("proposal_id is invalid.", {"proposal_id": ["Must be 1 to 64 characters."]})
-    # Only a mentor the caller may see under the pooling rules can be reserved.
-    if not isinstance(mentor_id, str) or database.mentors.find_one(
-            {"$and": [{"_id": mentor_id}, visible_query(database, identity)]}, {"_id": 1}) is None:
+    if not isinstance(mentor_id, str) or len(mentor_id) > 64:
         raise NotFound("No such mentor.")
 
     def decide(mentor, live, now):
+        # Only a mentor the caller may see under the pooling rules now (consent withdrawn a
+        # moment ago counts) and eligible for new groups can be reserved.
+        if not pool.sees(database, identity, mentor):
+            raise NotFound("No such mentor.")
         mine = next((h for h in live if h["proposal_id"] == proposal_id), None)
         if mine is not None:
             return None, _shown(mine, mentor_id)
+        if not cards.eligible_now(cards.card_of(mentor), now):
+            raise Conflict("The mentor is not eligible for new groups (status, orientation or screening).", {"mentor_id": ["Not eligible."]})
         if len(live) >= _capacity(mentor):
             raise Conflict("The mentor has no free place.", {"mentor_id": ["No free place."]})
         hold = {"proposal_id": proposal_id, "status": "held", "expires_at": as_stored(now + datetime.timedelta(seconds=ttl_seconds))}
@@ -99,6 +102,9 @@ def confirm(database, identity, proposal_id):
             raise NotFound("No such reservation.")
         if mine["status"] == "confirmed":
             return None, _shown(mine, mentor_id)
+        # A proposal is not yet a group: consent withdrawn since the hold was made stops it.
+        if not pool.sees(database, identity, mentor):
+            raise Conflict("The mentor no longer shares with your partner.", {"proposal_id": ["Mentor no longer visible."]})
         confirmed = dict(mine, status="confirmed")
         return [confirmed if h is mine else h for h in live], _shown(confirmed, mentor_id)
 
@@ -122,5 +128,3 @@ def release(database, identity, proposal_id):
     return _changed(database, mentor_id, decide)
 
 
-def places_left(mentor, now=None):
-    return max(_capacity(mentor) - len(_live(mentor.get("holds"), now or utcnow())), 0)

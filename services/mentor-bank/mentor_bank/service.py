@@ -1,4 +1,4 @@
-"""The mentor bank service: a thin nameko layer over mentor_bank.mentors and mentor_bank.pool."""
+"""The mentor bank service: a thin nameko layer over the plain modules of mentor_bank."""
 from nameko.timer import timer
 
 from coalition_common import revisions
@@ -7,7 +7,7 @@ from coalition_common.events import DeclaringEventDispatcher, publish_outbox, re
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
 from coalition_common.tracing import Tracing
-from mentor_bank import mentors, pool, reservations
+from mentor_bank import exports, imports, mentors, pool, reservations, screening, search
 
 
 class MentorBankService(HealthEntrypoints):
@@ -17,20 +17,74 @@ class MentorBankService(HealthEntrypoints):
     database = MongoDatabase(prepare=mentors.prepare)
     dispatch = DeclaringEventDispatcher()
     caller = Caller()
+    # Each instance's in-memory search index, kept up to date from mentor_changes (search.py).
+    index = search.MentorIndex()
+
+    def _published(self, mentor_id, answer, events):
+        publish_outbox(self.database.mentors, mentor_id, events, self.dispatch, revisions.pull_unversioned)
+        return answer
 
     @api("mentor.register")
     def register_mentor(self, payload):
         mentor, events = mentors.register_mentor(self.database, self.caller, payload)
-        publish_outbox(self.database.mentors, mentor["id"], events, self.dispatch, revisions.pull_unversioned)
-        return mentor
+        return self._published(mentor["id"], mentor, events)
+
+    @api("mentor.list")
+    def search_mentors(self, query):
+        return search.search(self.database, self.index, self.caller, query)
+
+    @api("mentor.import")
+    def start_import(self, csv_text):
+        return imports.start_import(self.database, self.caller, csv_text)
+
+    @api("mentor.import")
+    def read_import(self, import_id):
+        return imports.read_import(self.database, self.caller, import_id)
+
+    @timer(interval=1)
+    def run_imports(self):
+        imports.run_pending(self.database, self.dispatch)
+
+    @api("mentor.export")
+    def export_mentors(self):
+        return exports.export_csv(self.database, self.caller)
+
+    @api("mentor.read")
+    def read_mentor(self, mentor_id):
+        return mentors.read_mentor(self.database, self.caller, mentor_id)
+
+    @api("mentor.update")
+    def update_mentor(self, mentor_id, payload, expected_version=None):
+        mentor, events = mentors.update_mentor(self.database, self.caller, mentor_id, payload, expected_version)
+        return self._published(mentor_id, mentor, events)
+
+    @api("mentor.transition")
+    def change_status(self, mentor_id, payload):
+        return self._published(mentor_id, *mentors.change_status(self.database, self.caller, mentor_id, payload))
+
+    @api("mentor.screening")
+    def record_screening(self, mentor_id, payload):
+        return self._published(mentor_id, *mentors.record_screening(self.database, self.caller, mentor_id, payload))
+
+    @api("mentor.orientation")
+    def record_orientation(self, mentor_id, payload):
+        return self._published(mentor_id, *mentors.record_orientation(self.database, self.caller, mentor_id, payload))
+
+    @api("mentor.sharing")
+    def change_sharing(self, mentor_id, payload):
+        return self._published(mentor_id, *mentors.change_sharing(self.database, self.caller, mentor_id, payload))
+
+    @api("mentor.sharing")
+    def sharing_history(self, mentor_id):
+        return mentors.sharing_history(self.database, self.caller, mentor_id)
+
+    @api("mentor.erase")
+    def erase_mentor(self, mentor_id):
+        return self._published(mentor_id, *mentors.erase_mentor(self.database, self.caller, mentor_id))
 
     @api("platform.count")
     def count_mentors(self, partner_id=None):
         return mentors.count_mentors(self.database, partner_id)
-
-    @api("mentor.list")
-    def list_mentors(self, cursor=None, limit=50):
-        return pool.list_mentors(self.database, self.caller, cursor, limit)
 
     @api("mentor.reserve")
     def reserve(self, mentor_id, proposal_id, ttl_seconds):
@@ -51,3 +105,8 @@ class MentorBankService(HealthEntrypoints):
     @timer(interval=10)
     def relay_events(self):
         relay_outbox(self.database.mentors, self.dispatch, clear=revisions.pull_unversioned)
+
+    @timer(interval=3600)
+    def announce_expired_screenings(self):
+        """Hourly, so each expiry is announced within the day it happens."""
+        screening.announce_expired(self.database, self.dispatch)

@@ -9,6 +9,14 @@ from coalition_common.ids import utcnow
 FACT_FIELDS = {
     "partner.registered": ("partner_id", "kind", "region"),
     "mentor.registered": ("partner_id", "isco_major", "region"),
+    # Not even the mentor's pseudonymous id: one mentor.registered fact per mentor (applied once by
+    # event id) already counts each mentor once, and erasure leaves that fact alone.
+    "mentor.activated": ("partner_id",),
+    "mentor.paused": ("partner_id",),
+    "mentor.retired": ("partner_id",),
+    "mentor.erased": ("partner_id",),
+    "mentor.consent_changed": ("partner_id", "scope"),
+    "mentor.screening_expired": ("partner_id",),
     "mentee.enrolled": ("partner_id", "isco_major", "region"),
 }
 
@@ -28,9 +36,11 @@ def record(database, event_type, event):
         return False
 
 
-def coalition_counts(database):
-    """How many partners, mentors and mentees the coalition has, by fact type."""
+def coalition_counts(database, partner_id=None):
+    """How many of each fact the coalition (or one partner) has: partners, mentors registered,
+    activated, erased, and so on."""
     counts = {event_type: 0 for event_type in FACT_FIELDS}
-    for row in database.facts.aggregate([{"$group": {"_id": "$type", "count": {"$sum": 1}}}]):
+    match = [{"$match": {"partner_id": partner_id}}] if partner_id else []
+    for row in database.facts.aggregate(match + [{"$group": {"_id": "$type", "count": {"$sum": 1}}}]):
         counts[row["_id"]] = row["count"]
     return counts

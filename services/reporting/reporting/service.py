@@ -22,10 +22,34 @@ class ReportingService(HealthEntrypoints):
     def record_mentor_registered(self, event):
         facts.record(self.database, "mentor.registered", event)
 
+    @reliable_event_handler("mentor_bank", "mentor.activated")
+    def record_mentor_activated(self, event):
+        facts.record(self.database, "mentor.activated", event)
+
+    @reliable_event_handler("mentor_bank", "mentor.paused")
+    def record_mentor_paused(self, event):
+        facts.record(self.database, "mentor.paused", event)
+
+    @reliable_event_handler("mentor_bank", "mentor.retired")
+    def record_mentor_retired(self, event):
+        facts.record(self.database, "mentor.retired", event)
+
+    @reliable_event_handler("mentor_bank", "mentor.erased")
+    def record_mentor_erased(self, event):
+        facts.record(self.database, "mentor.erased", event)
+
+    @reliable_event_handler("mentor_bank", "mentor.consent_changed")
+    def record_mentor_consent_changed(self, event):
+        facts.record(self.database, "mentor.consent_changed", event)
+
+    @reliable_event_handler("mentor_bank", "mentor.screening_expired")
+    def record_mentor_screening_expired(self, event):
+        facts.record(self.database, "mentor.screening_expired", event)
+
     @reliable_event_handler("matching", "mentee.enrolled")
     def record_mentee_enrolled(self, event):
         facts.record(self.database, "mentee.enrolled", event)
 
     @api("metrics.counts")
-    def coalition_counts(self):
-        return facts.coalition_counts(self.database)
+    def coalition_counts(self, partner_id=None):
+        return facts.coalition_counts(self.database, partner_id if isinstance(partner_id, str) else None)

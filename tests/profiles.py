@@ -1,0 +1,33 @@
+"""Invented people for tests: one mentor profile to vary, and the steps that make a mentor
+eligible for groups (screened, oriented, active)."""
+import uuid
+
+CHECKED_AT = "2026-09-01T09:00:00+00:00"
+CHECK_EXPIRES_AT = "2030-09-01T09:00:00+00:00"
+CONSENT = {"scope": "coalition", "consent_text_version": "2026-1", "consented_at": CHECKED_AT}
+WITHDRAWN = dict(CONSENT, scope="own_partner")
+
+
+def mentor_profile(**overrides):
+    profile = {
+        "given_name": "Ada", "family_name": "Okonkwo", "email": f"ada.{uuid.uuid4().hex[:10]}@mentor.example",
+        "occupations": ["2142"], "years_experience": 12, "languages": [{"code": "en", "level": "C2"}],
+        "region": "CA-ON", "modes": ["virtual"], "availability": ["tue_evening"],
+    }
+    profile.update(overrides)
+    return profile
+
+
+READY_STEPS = (
+    ("record_screening", {"background_check": "clear", "checked_at": CHECKED_AT, "expires_at": CHECK_EXPIRES_AT}),
+    ("change_status", {"status": "screened"}),
+    ("record_orientation", {"completed_at": CHECKED_AT}),
+    ("change_status", {"status": "trained"}),
+    ("change_status", {"status": "active"}),
+)
+
+
+def make_ready(call, mentor_id):
+    """`call(method_name, mentor_id, payload)`: through the module, an RPC or the API alike."""
+    for method, payload in READY_STEPS:
+        call(method, mentor_id, payload)
