@@ -55,4 +55,6 @@ for c in json.load(open(sys.argv[1])):
 fi
 [ -n "${COALITION_ADMIN_KEY:-}" ] && echo "  coalition admin: the key in COALITION_ADMIN_KEY"
 echo "Try: curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:$GATEWAY_PORT/api/v1/me"
+echo "Pooling: with tomas.novak's key (Harbour, an NGO), GET /api/v1/mentors?isco=2 lists Northwind's and the"
+echo "  accountants' mentors who consented to sharing (pooled fields only); priya.raman's key (Northwind) sees all of Northwind's."
 echo "Stop everything with: make down"

@@ -35,8 +35,10 @@ def register_mentor(fields):
 @allowed("mentor.read")
 @bp.response(200, MentorSchema)
 def read_mentor(mentor_id):
-    """One mentor: the full profile for your own partner's, the pooled card for another's."""
-    return versioned(as_caller("mentor_bank", "read_mentor", mentor_id))
+    """One mentor: the full profile (with an ETag) for your own partner's, the pooled card for
+    another's."""
+    mentor = as_caller("mentor_bank", "read_mentor", mentor_id)
+    return versioned(mentor) if "version" in mentor else mentor
 
 
 @bp.route("/<string:mentor_id>", methods=["PATCH"])

@@ -155,7 +155,7 @@ class PooledMentorSchema(StrictSchema):
     eligible_now = fields.Boolean(dump_only=True)
 
 
-class SlotList(fields.Field):
+class SlotList(fields.String):
     """Slots of the weekly grid, comma-separated in a query string (or a list, from the gateway)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -178,8 +178,9 @@ class SearchQuerySchema(StrictSchema):
     available = SlotList(load_default=None, metadata={"description": "Comma-separated slots (mon_morning … sun_evening); mentors free in at least one of them."})
     has_capacity = fields.Boolean(load_default=None)
     eligible_now = fields.Boolean(load_default=None)
-    cursor = fields.String(load_default=None)
-    limit = Whole(load_default=50, min=1, max=200)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    # A query string's digits: a plain Integer, as in every other page query.
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
     @validates_schema
     def level_needs_language(self, data, **kwargs):
