@@ -7,10 +7,13 @@ as codes only to honour a mentee's stated preference in matching; they are never
 """
 import datetime
 
+from pymongo.errors import DuplicateKeyError
+
 from coalition_common import codes
 from coalition_common.ids import new_id, utcnow
 
 ELIGIBLE_CHECKS = ("clear", "not_required")
+HEAD = "head"
 
 
 def card_of(mentor):
@@ -88,3 +91,19 @@ def record(database, *mentors):
         [{"_id": new_id(), "mentor_id": m["_id"], "version": m.get("version", 1), "card": card_of(m), "at": at} for m in mentors],
         ordered=False,
     )
+    bump_head(database)
+
+
+def bump_head(database):
+    """A new token once the entries are in, so a search index can tell in one small read
+    whether anything was written since it last looked."""
+    token = {"$set": {"token": new_id()}}
+    try:
+        database.mentor_changes_head.update_one({"_id": HEAD}, token, upsert=True)
+    except DuplicateKeyError:  # two first writers at once: the other made the document
+        database.mentor_changes_head.update_one({"_id": HEAD}, token)
+
+
+def head_token(database):
+    head = database.mentor_changes_head.find_one({"_id": HEAD})
+    return head and head.get("token")
