@@ -111,16 +111,18 @@ def pull_unversioned(collection, document_id, entry):
     """Remove a published outbox entry without making a new version. FerretDB writes back the
     whole document it read, so a plain `$pull` beside a versioned change could undo that change;
     here the removal holds the next version's claim meanwhile. When a writer holds it, the entry
-    stays, and the relay publishes it again later (consumers apply each event once)."""
+    stays, and the relay publishes it again later (consumers apply each event once).
+    True when the entry was removed here."""
     current = collection.find_one({"_id": document_id}, {"version": 1})
     if current is None:
-        return
+        return False
     try:
         claim_id = _claim(collection, document_id, version_of(current), "document")
     except (Conflict, NotFound):
-        return
+        return False
     try:
-        collection.update_one({"_id": document_id, **at_version(version_of(current))}, {"$pull": {"outbox": entry}})
+        pulled = collection.update_one({"_id": document_id, **at_version(version_of(current))}, {"$pull": {"outbox": entry}})
+        return pulled.modified_count == 1
     finally:
         _release(claims_of(collection), claim_id)
 

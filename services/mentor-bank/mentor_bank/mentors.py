@@ -14,7 +14,7 @@ from coalition_common.fields import caseless
 from coalition_common.ids import as_stored, new_id, utcnow
 from coalition_common.revisions import check_expected, ensure_versions, update_versioned, version_of
 from coalition_common.schemas import load, public
-from mentor_bank import cards, pool
+from mentor_bank import cards, outbox, pool
 from mentor_bank.schemas import (MentorSchema, MentorUpdateSchema, OrientationSchema, ScreeningSchema, SharingSchema, StatusChangeSchema,
                                  self_assessment_score)
 
@@ -41,6 +41,7 @@ def prepare(database):
     # served from each instance's in-memory index anyway (search.py).
     database.mentors.create_index([("partner_id", ASCENDING), ("_id", ASCENDING)])
     database.mentor_changes.create_index([("at", ASCENDING)])
+    database.mentor_outbox_pending.create_index([("at", ASCENDING)])
     # Reservations and edits change a mentor through versioned updates.
     ensure_versions(database.mentors)
 
@@ -90,6 +91,7 @@ def _duplicate(err):
 def register_mentor(database, caller, payload):
     """A new applicant recruited by the caller's own partner."""
     document = new_document(caller["partner_id"], load(MentorSchema(), payload))
+    outbox.note(database, document["_id"], document["outbox"])
     try:
         database.mentors.insert_one(document)
     except DuplicateKeyError as err:
@@ -144,6 +146,7 @@ def _write(database, mentor, changes, events=()):
     """One versioned write of `changes` with `events` in the outbox; the card follows."""
     changes = dict(changes, updated_at=as_stored(utcnow()))
     push = {"outbox": {"$each": list(events)}} if events else None
+    outbox.note(database, mentor["_id"], events)
     try:
         after = update_versioned(database.mentors, mentor["_id"], version_of(mentor), changes, push=push, what="mentor")
     except DuplicateKeyError as err:
@@ -261,6 +264,7 @@ def erase_mentor(database, caller, mentor_id):
         now = as_stored(utcnow())
         event = outbox_entry("mentor.erased", _about(mentor, now))
         emptied = {name: None for name in mentor if name not in TOMBSTONE_FIELDS}
+        outbox.note(database, mentor["_id"], [event])
         try:
             after = update_versioned(database.mentors, mentor["_id"], version_of(mentor), dict(
                 emptied, status=ERASED, erased_at=now, updated_at=now,

@@ -3,9 +3,9 @@ from that moment (cards.eligible_now reads the expiry); this timer's job is only
 per check, with mentor.screening_expired."""
 from coalition_common import revisions
 from coalition_common.errors import Conflict, NotFound
-from coalition_common.events import outbox_entry, publish_outbox
+from coalition_common.events import outbox_entry
 from coalition_common.ids import as_stored, utcnow
-from mentor_bank import cards
+from mentor_bank import cards, outbox
 
 
 def announce_expired(database, dispatch, now=None):
@@ -16,6 +16,7 @@ def announce_expired(database, dispatch, now=None):
     for mentor in database.mentors.find({"screening.expires_at": {"$lte": now}, "screening.expiry_announced": False}):
         event = outbox_entry("mentor.screening_expired", {
             "mentor_id": mentor["_id"], "partner_id": mentor["partner_id"], "occurred_at": now.isoformat()})
+        outbox.note(database, mentor["_id"], [event])
         try:
             after = revisions.update_versioned(
                 database.mentors, mentor["_id"], revisions.version_of(mentor),
@@ -23,6 +24,6 @@ def announce_expired(database, dispatch, now=None):
         except (Conflict, NotFound):
             continue  # changed meanwhile: the next run looks again
         cards.record(database, after)
-        publish_outbox(database.mentors, mentor["_id"], [event], dispatch, revisions.pull_unversioned)
+        outbox.publish(database, mentor["_id"], [event], dispatch)
         announced += 1
     return announced

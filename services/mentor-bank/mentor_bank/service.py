@@ -1,13 +1,12 @@
 """The mentor bank service: a thin nameko layer over the plain modules of mentor_bank."""
 from nameko.timer import timer
 
-from coalition_common import revisions
 from coalition_common.entrypoints import Caller, api
-from coalition_common.events import DeclaringEventDispatcher, publish_outbox, relay_outbox, reliable_event_handler
+from coalition_common.events import DeclaringEventDispatcher, reliable_event_handler
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
 from coalition_common.tracing import Tracing
-from mentor_bank import exports, imports, mentors, pool, reservations, screening, search
+from mentor_bank import exports, imports, mentors, outbox, pool, reservations, screening, search
 
 
 class MentorBankService(HealthEntrypoints):
@@ -21,7 +20,7 @@ class MentorBankService(HealthEntrypoints):
     index = search.MentorIndex()
 
     def _published(self, mentor_id, answer, events):
-        publish_outbox(self.database.mentors, mentor_id, events, self.dispatch, revisions.pull_unversioned)
+        outbox.publish(self.database, mentor_id, events, self.dispatch)
         return answer
 
     @api("mentor.register")
@@ -104,7 +103,12 @@ class MentorBankService(HealthEntrypoints):
 
     @timer(interval=10)
     def relay_events(self):
-        relay_outbox(self.database.mentors, self.dispatch, clear=revisions.pull_unversioned)
+        outbox.relay(self.database, self.dispatch)
+
+    @timer(interval=6 * 3600)
+    def sweep_events(self):
+        """The safety net behind the markers: a full scan, four times a day."""
+        outbox.sweep(self.database, self.dispatch)
 
     @timer(interval=3600)
     def announce_expired_screenings(self):
