@@ -101,9 +101,9 @@ def create_app(test_config=None):
     problems.init_app(app)
 
     api = ProblemApi(app)
-    from gateway.api import audit, dead_letters, me, mentors, partners, programs, staff, webhooks
+    from gateway.api import audit, dead_letters, me, mentor_imports, mentors, partners, programs, staff, webhooks
 
-    for blueprint in (me.bp, partners.bp, staff.bp, programs.bp, mentors.bp, webhooks.bp, audit.bp, dead_letters.bp):
+    for blueprint in (me.bp, partners.bp, staff.bp, programs.bp, mentors.bp, mentor_imports.bp, webhooks.bp, audit.bp, dead_letters.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
 

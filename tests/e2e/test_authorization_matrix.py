@@ -72,6 +72,14 @@ class Coalition:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    def new_mentor_import(self, partner):
+        """A one-row import by the partner's recruiter: the template's example row."""
+        recruiter = self.as_role(partner, "recruiter")
+        template = recruiter.get("/api/v1/mentors/imports/template").text
+        response = recruiter.post("/api/v1/mentors/imports", data=template.encode(), headers={"Content-Type": "text/csv"})
+        assert response.status_code in (200, 201, 202), response.text
+        return response.json()["id"]
+
     def new_webhook(self, partner):
         response = self.as_role(partner, "partner_admin").post(f"/api/v1/partners/{self.partners[partner]}/webhooks",
                                                                json={"url": "https://127.0.0.1:9/hook", "event_types": ["mentee.enrolled"]})
@@ -119,6 +127,7 @@ ENDPOINTS = [
      lambda: {"scope": "own_partner", "consent_text_version": "2026-1", "consented_at": "2026-09-01T09:00:00+00:00"}, OK),
     ("sharing history", "GET", "/api/v1/mentors/{id}/sharing", "mentor", "mentor.sharing", None, OK),
     ("erase mentor", "DELETE", "/api/v1/mentors/{id}", "fresh mentor", "mentor.erase", None, OK),
+    ("read import", "GET", "/api/v1/mentors/imports/{id}", "mentor import", "mentor.import", None, OK),
 ]
 CALLERS = [(p, r) for p, r in itertools.product(PARTNERS, policy.PARTNER_ROLES)] + [(None, "coalition_admin")]
 
@@ -165,7 +174,7 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_key(*caller)
     if kind == "fresh key":
         return coalition.new_key(partner, "analyst")
-    if kind in ("staff", "program", "webhook", "mentor"):
+    if kind in ("staff", "program", "webhook", "mentor", "mentor import"):
         # One lasting object per partner and kind; destructive endpoints get fresh ones.
         if (kind, partner) not in made:
             made[(kind, partner)] = target_id(coalition, "fresh " + kind, caller, partner)
@@ -178,6 +187,8 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_webhook(partner)
     if kind == "fresh mentor":
         return coalition.new_mentor(partner)
+    if kind == "fresh mentor import":
+        return coalition.new_mentor_import(partner)
     raise AssertionError(kind)
 
 

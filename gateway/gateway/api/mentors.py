@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from gateway.api.common import as_caller, expected_version, page_of, versioned
 from gateway.auth import allowed
-from mentor_bank.schemas import (ErasedSchema, MentorSchema, MentorUpdateSchema, OrientationSchema, PooledMentorSchema,
+from mentor_bank.schemas import (ErasedSchema, MentorReadSchema, MentorSchema, MentorUpdateSchema, OrientationSchema, PooledMentorSchema,
                                  ScreeningSchema, SearchQuerySchema, SharingHistorySchema, SharingSchema, StatusChangeSchema)
 
 bp = Blueprint("mentors", __name__, url_prefix="/api/v1/mentors", description="The shared mentor bank")
@@ -33,7 +33,7 @@ def register_mentor(fields):
 
 @bp.route("/<string:mentor_id>", methods=["GET"])
 @allowed("mentor.read")
-@bp.response(200, MentorSchema)
+@bp.response(200, MentorReadSchema)
 def read_mentor(mentor_id):
     """One mentor: the full profile (with an ETag) for your own partner's, the pooled card for
     another's."""

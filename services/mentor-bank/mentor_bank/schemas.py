@@ -128,6 +128,20 @@ class MentorUpdateSchema(MentorSchema):
         super().__init__(partial=True, **kwargs)
 
 
+class MentorReadSchema(MentorSchema):
+    """One mentor as read: the full profile for your own partner's; for another partner's pooled
+    mentor only the pooled fields, so every field here is optional."""
+
+    given_name = fields.String(dump_only=True)
+    family_name = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    occupations = fields.List(fields.String(), dump_only=True)
+    years_experience = fields.Integer(dump_only=True)
+    languages = fields.List(fields.Nested(codes.LanguageSkill), dump_only=True)
+    region = fields.String(dump_only=True)
+    modes = fields.List(fields.String(), dump_only=True)
+
+
 class SharingHistorySchema(StrictSchema):
     items = fields.List(fields.Nested(SharingSchema), dump_only=True)
 
