@@ -75,21 +75,22 @@ def test_lists_page_with_cursors_and_cap_pages_at_200(api, admin_key):
 
 
 def test_charter_acceptance_is_recorded_once(api, demo, admin_key):
-    employer = demo_client(api, demo, "employer", "recruiter")
-    employer_id = employer.get("/api/v1/me").json()["partner"]["id"]
-    assert employer.get(f"/api/v1/partners/{employer_id}/charter").json()["accepted"] is False
-    # Only a partner admin accepts; the employer's recruiter may not.
-    assert employer.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2026-1"}).status_code == 403
+    # The demo hub has not accepted the charter (the other demo partners have).
+    hub = demo_client(api, demo, "hub", "analyst")
+    hub_id = hub.get("/api/v1/me").json()["partner"]["id"]
+    assert hub.get(f"/api/v1/partners/{hub_id}/charter").json()["accepted"] is False
+    # Only a partner admin accepts; the hub's analyst may not.
+    assert hub.post(f"/api/v1/partners/{hub_id}/charter", json={"version": "2026-1"}).status_code == 403
     admin = api(admin_key)
-    partner_admin = admin.post(f"/api/v1/partners/{employer_id}/staff",
-                               json={"name": "Employer Admin", "email": f"{uuid.uuid4().hex[:6]}@northwind.example", "roles": ["partner_admin"]}).json()
-    employer_admin_key = admin.enrol(partner_admin)
-    accepting = api(employer_admin_key)
-    assert accepting.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2025-9"}).status_code == 422
-    accepted = accepting.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2026-1"})
+    partner_admin = admin.post(f"/api/v1/partners/{hub_id}/staff",
+                               json={"name": "Hub Admin", "email": f"{uuid.uuid4().hex[:6]}@hub.example", "roles": ["partner_admin"]}).json()
+    hub_admin_key = admin.enrol(partner_admin)
+    accepting = api(hub_admin_key)
+    assert accepting.post(f"/api/v1/partners/{hub_id}/charter", json={"version": "2025-9"}).status_code == 422
+    accepted = accepting.post(f"/api/v1/partners/{hub_id}/charter", json={"version": "2026-1"})
     assert accepted.status_code == 201
     assert accepted.json()["accepted_by"] == partner_admin["id"] and accepted.json()["version"] == "2026-1"
-    assert accepting.post(f"/api/v1/partners/{employer_id}/charter", json={"version": "2026-1"}).status_code == 409
+    assert accepting.post(f"/api/v1/partners/{hub_id}/charter", json={"version": "2026-1"}).status_code == 409
 
 
 def test_privileged_actions_land_in_the_audit_log(api, admin_key, ngo_admin, demo):

@@ -21,7 +21,7 @@ CALLS = [
     ("registry", "list_partners", ()),
     ("registry", "register_partner", ({"name": "Forged Org", "kind": "ngo", "region": "CA-ON"},)),
     ("registry", "authenticate", ("cmk_00000000_whatever",)),
-    ("mentor_bank", "list_mentors", ()),
+    ("mentor_bank", "search_mentors", ({},)),
     ("mentor_bank", "register_mentor", (MENTOR,)),
     ("matching", "count_mentees", ()),
     ("reporting", "coalition_counts", ()),

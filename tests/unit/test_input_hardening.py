@@ -308,3 +308,10 @@ def test_gunicorn_does_not_name_itself():
     headers = "".join(response.default_headers())
     assert "server:" not in headers.lower()
     assert "Date:" in headers
+
+
+def test_a_partial_mentor_update_still_checks_every_nested_language_in_full():
+    from mentor_bank.schemas import MentorUpdateSchema
+
+    assert refused(MentorUpdateSchema(), {"languages": [{"level": "A1"}]}) == {"languages"}
+    assert MentorUpdateSchema().load({"capacity": 2}) == {"capacity": 2}  # nothing else defaulted in

@@ -125,7 +125,8 @@ class MentorUpdateSchema(MentorSchema):
         pass
 
     def __init__(self, **kwargs):
-        super().__init__(partial=True, **kwargs)
+        # Top-level fields only: a language given must still have its code and level.
+        super().__init__(partial=tuple(MentorSchema._declared_fields), **kwargs)
 
 
 class MentorReadSchema(MentorSchema):
