@@ -1,6 +1,10 @@
 """Invented people for tests: one mentor profile to vary, and the steps that make a mentor
 eligible for groups (screened, oriented, active)."""
+import csv
+import io
 import uuid
+
+from mentor_bank import csvcolumns
 
 CHECKED_AT = "2026-09-01T09:00:00+00:00"
 CHECK_EXPIRES_AT = "2030-09-01T09:00:00+00:00"
@@ -31,3 +35,14 @@ def make_ready(call, mentor_id):
     """`call(method_name, mentor_id, payload)`: through the module, an RPC or the API alike."""
     for method, payload in READY_STEPS:
         call(method, mentor_id, payload)
+
+
+def mentor_csv(rows):
+    """A mentor CSV file as a recruiter's spreadsheet saves it: the header, then each row (a dict
+    by column name), CRLF line ends."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(csvcolumns.NAMES)
+    for row in rows:
+        writer.writerow([row[name] for name in csvcolumns.NAMES])
+    return out.getvalue()

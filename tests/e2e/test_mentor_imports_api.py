@@ -10,6 +10,7 @@ import pytest
 from mentor_bank import csvcolumns
 
 from harness import wait_for
+from profiles import mentor_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -20,16 +21,11 @@ def mentor_row(n, tag, **cells):
     row = {column.name: column.example for column in csvcolumns.COLUMNS}
     row.update(external_id=f"HR-{tag}-{n}", given_name=f"Given{n}", email=f"m{n}.{tag}@import.example", phone=f"+1416555{n:04d}")
     row.update(cells)
-    return [row[name] for name in csvcolumns.NAMES]
+    return row
 
 
 def mentor_file(count, tag, changed=None):
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(csvcolumns.NAMES)
-    for n in range(1, count + 1):
-        writer.writerow(mentor_row(n, tag, **(changed or {}).get(n, {})))
-    return out.getvalue()
+    return mentor_csv(mentor_row(n, tag, **(changed or {}).get(n, {})) for n in range(1, count + 1))
 
 
 def new_partner(admin, api):

@@ -1,9 +1,7 @@
 """CSV imports and exports against the real database: all or nothing, idempotent, one worker per
 job however many instances race for it, and a job whose worker died finished by another with
 every row and every event once."""
-import csv
 import datetime
-import io
 import threading
 import uuid
 
@@ -12,6 +10,8 @@ import pytest
 from coalition_common.errors import NotFound, ValidationFailed
 from coalition_common.identity import operator
 from mentor_bank import cards, csvcolumns, exports, imports, mentors
+
+from profiles import mentor_csv
 
 pytestmark = pytest.mark.service
 
@@ -44,17 +44,12 @@ def mentor_row(n, tag, **cells):
         "gender": "", "age_band": "", "supports_communication_needs": "true" if n % 3 else "false", "alumni_mentee_id": "",
     }
     row.update(cells)
-    return [row[name] for name in csvcolumns.NAMES]
+    return row
 
 
 def mentor_file(count, tag, changed=None):
     """`changed`: {row number: {column: cell}}."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(csvcolumns.NAMES)
-    for n in range(1, count + 1):
-        writer.writerow(mentor_row(n, tag, **(changed or {}).get(n, {})))
-    return out.getvalue()
+    return mentor_csv(mentor_row(n, tag, **(changed or {}).get(n, {})) for n in range(1, count + 1))
 
 
 class Recorded:
