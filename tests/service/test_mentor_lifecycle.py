@@ -63,6 +63,14 @@ def test_a_mentor_becomes_active_only_after_a_valid_check_and_orientation(databa
     assert [e["type"] for e in events] == ["mentor.retired"]
     with pytest.raises(Conflict):
         move(database, mentor["id"], "active")
+    # A retired mentor's record no longer changes, nor joins the pool; consent can still be withdrawn.
+    consent = {"consent_text_version": "2026-1", "consented_at": CHECKED_AT}
+    for change in (lambda: mentors.update_mentor(database, RECRUITER, mentor["id"], {"city": "Ottawa"}),
+                   lambda: mentors.change_sharing(database, RECRUITER, mentor["id"], dict(consent, scope="coalition")),
+                   lambda: mentors.record_orientation(database, RECRUITER, mentor["id"], {"completed_at": CHECKED_AT})):
+        with pytest.raises(Conflict, match="retired"):
+            change()
+    assert mentors.change_sharing(database, RECRUITER, mentor["id"], dict(consent, scope="own_partner"))[0]["sharing"]["scope"] == "own_partner"
 
 
 def test_status_never_moves_by_patch_and_profile_changes_are_checked(database):

@@ -315,3 +315,7 @@ def test_a_partial_mentor_update_still_checks_every_nested_language_in_full():
 
     assert refused(MentorUpdateSchema(), {"languages": [{"level": "A1"}]}) == {"languages"}
     assert MentorUpdateSchema().load({"capacity": 2}) == {"capacity": 2}  # nothing else defaulted in
+
+
+def test_a_language_code_is_lower_case_so_one_language_is_never_two():
+    assert refused(MentorSchema(), dict(MENTOR, languages=[{"code": "EN", "level": "C1"}, {"code": "en", "level": "C2"}])) == {"languages"}

@@ -206,13 +206,15 @@ def test_a_failed_job_reads_as_a_problem_listing_every_fault_by_row_and_column()
 
 # --- formula injection -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\uff1d1+1"])
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\uff1d1+1", "|cmd",
+                                  # a leading quote is quoted too, so the import gives back exactly what was stored
+                                  "'=already", "'quoted"])
 def test_exported_cells_a_spreadsheet_would_evaluate_start_with_a_quote(text):
     assert csvcolumns.neutralised(text) == "'" + text
     assert csvcolumns.restored(csvcolumns.neutralised(text)) == text
 
 
-@pytest.mark.parametrize("text", ["Ada", "O'Brien", "'quoted", "2221;2222", "1=1"])
+@pytest.mark.parametrize("text", ["Ada", "O'Brien", "2221;2222", "1=1"])
 def test_other_cells_are_exported_as_they_are(text):
     assert csvcolumns.neutralised(text) == text
     assert csvcolumns.restored(text) == text

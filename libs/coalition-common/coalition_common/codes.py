@@ -91,7 +91,8 @@ def isco_unit_group(**kwargs):
 
 
 class LanguageSkill(StrictSchema):
-    code = Text(required=True, validate=[validate.Length(equal=2), _known_language])
+    # Lower case only, as ISO 639-1 writes them: "EN" and "en" must not be two languages.
+    code = Text(required=True, validate=[validate.Regexp(r"^[a-z]{2}$", error="Two lower-case letters (ISO 639-1)."), _known_language])
     level = Choice(LANGUAGE_LEVELS, required=True)
 
 

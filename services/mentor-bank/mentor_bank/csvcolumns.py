@@ -53,6 +53,9 @@ BOM = "\ufeff"
 
 # What a spreadsheet may evaluate when a cell starts with it (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# What an export quotes: formula characters, "|" (DDE), and a quote itself, so that the import
+# taking one quote off gives back exactly what was stored.
+QUOTED_STARTS = FORMULA_STARTS + ("|", "'")
 
 
 @deserialize_to_instance
@@ -110,7 +113,7 @@ class CellFault(Exception):
 
 def restored(cell):
     """A cell as the import reads it: the quote an export put before a formula character goes."""
-    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+    if cell.startswith("'") and cell[1:].startswith(QUOTED_STARTS):
         return cell[1:]
     return cell
 
@@ -227,7 +230,7 @@ def is_blank(cells):
 
 def neutralised(text):
     """A cell a spreadsheet shows as text, never evaluates (see the module's docstring)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.startswith(QUOTED_STARTS) else text
 
 
 def cell_text(column, value):

@@ -174,6 +174,7 @@ def update_mentor(database, caller, mentor_id, payload, expected_version=None):
     """Change profile fields (PATCH). `expected_version` from If-Match: another answers 412."""
     mentor = find_own(database, caller, mentor_id)
     check_expected(mentor, expected_version, "mentor")
+    _not_retired(mentor)
     fields = stored_fields(load(MentorUpdateSchema(), payload))
     if not fields:
         return shown(mentor, caller), []
@@ -207,12 +208,16 @@ def change_status(database, caller, mentor_id, payload):
     return shown(after, caller), events
 
 
+def _not_retired(mentor):
+    if mentor["status"] == "retired":
+        raise Conflict("A retired mentor's record no longer changes.", {"status": ["Retired."]})
+
+
 def record_screening(database, caller, mentor_id, payload):
     """The background check's result (PUT /mentors/{id}/screening)."""
     screening = load(ScreeningSchema(), payload)
     mentor = find_own(database, caller, mentor_id)
-    if mentor["status"] == "retired":
-        raise Conflict("A retired mentor's record no longer changes.", {"status": ["Retired."]})
+    _not_retired(mentor)
     now = utcnow()
     for name in ("checked_at",):
         if screening.get(name) and screening[name] > now:
@@ -227,8 +232,7 @@ def record_orientation(database, caller, mentor_id, payload):
     if orientation["completed_at"] > utcnow():
         raise ValidationFailed("Not in the future.", {"completed_at": ["Must not be in the future."]})
     mentor = find_own(database, caller, mentor_id)
-    if mentor["status"] == "retired":
-        raise Conflict("A retired mentor's record no longer changes.", {"status": ["Retired."]})
+    _not_retired(mentor)
     return shown(_write(database, mentor, {"orientation": orientation}), caller), []
 
 
@@ -241,6 +245,8 @@ def change_sharing(database, caller, mentor_id, payload):
     if sharing["consented_at"] > now:
         raise ValidationFailed("Not in the future.", {"consented_at": ["Must not be in the future."]})
     mentor = find_own(database, caller, mentor_id)
+    if sharing["scope"] == "coalition":
+        _not_retired(mentor)  # withdrawing stays possible, always
     sharing["recorded_at"] = now
     previous = mentor.get("sharing") or {}
     events = []

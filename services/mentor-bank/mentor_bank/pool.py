@@ -31,7 +31,9 @@ def sees_card(caller, card, joined):
         return None
     if card["partner_id"] == caller.get("partner_id"):
         return "own"
-    if card.get("scope") == "coalition" and card["partner_id"] in joined and caller_joined(caller, joined):
+    # A retired mentor no longer shows in the pool (their own partner still sees them).
+    if (card.get("scope") == "coalition" and card.get("status") != "retired" and card["partner_id"] in joined
+            and caller_joined(caller, joined)):
         return "pooled"
     return None
 

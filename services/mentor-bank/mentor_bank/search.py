@@ -107,7 +107,7 @@ def _keys(card):
     keys += [("mode", mode) for mode in card["modes"]]
     mask = card["availability"] or 0
     keys += [("slot", slot) for slot in range(len(codes.SLOTS)) if mask >> slot & 1]
-    if card["scope"] == "coalition":
+    if card["scope"] == "coalition" and card["status"] != "retired":  # as pool.sees_card
         keys.append(COALITION)
     # Eligibility and places left depend on the clock too: the postings narrow the candidates,
     # cards.eligible_now and cards.places_left decide.
