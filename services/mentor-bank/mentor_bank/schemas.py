@@ -75,6 +75,15 @@ class SharingSchema(StrictSchema):
     recorded_at = Moment(dump_only=True)
 
 
+class SharingStateSchema(StrictSchema):
+    """The sharing in force, as shown: a mentor never asked yet is `own_partner` with no consent."""
+
+    scope = fields.String(dump_only=True)
+    consent_text_version = fields.String(dump_only=True, allow_none=True)
+    consented_at = Moment(dump_only=True, allow_none=True)
+    recorded_at = Moment(dump_only=True)
+
+
 class StatusChangeSchema(StrictSchema):
     status = Choice(STATUSES, required=True)
     reason = Text(load_default=None, allow_none=True, max=500)
@@ -109,7 +118,7 @@ class MentorSchema(StrictSchema):
     status = fields.String(dump_only=True)
     screening = fields.Nested(ScreeningSchema, dump_only=True, allow_none=True)
     orientation = fields.Nested(OrientationSchema, dump_only=True, allow_none=True)
-    sharing = fields.Nested(SharingSchema, dump_only=True)
+    sharing = fields.Nested(SharingStateSchema, dump_only=True)
     places_left = fields.Integer(dump_only=True)
     eligible_now = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
