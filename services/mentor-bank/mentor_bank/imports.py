@@ -154,19 +154,22 @@ def start_import(database, caller, csv_text, dispatch=None):
         "rows_total": rows, "rows_checked": 0, "rows_written": 0, "rows_created": 0, "rows_updated": 0, "rows_unchanged": 0,
         "faults": [], "faults_total": 0, "created_at": now, "finished_at": None, "csv_removed": False,
     }
+    # A small file runs within this call: its lease is taken before the job exists, so the timer
+    # (which would otherwise find the new job first) leaves it to us unless we die.
+    lease = None
+    if rows <= csvcolumns.IMMEDIATE_ROWS and _bank_size(database) <= IMMEDIATE_BANK:
+        lease = Lease.take(database, job["_id"])
     # The file first: whoever sees the job finds its file.
     database.mentor_import_files.insert_one({"_id": job["_id"], "csv": csv_text})
     database.mentor_imports.insert_one(job)
-    if rows <= csvcolumns.IMMEDIATE_ROWS and _bank_size(database) <= IMMEDIATE_BANK:
-        lease = Lease.take(database, job["_id"])
-        if lease is not None:  # else the timer was quicker, and it runs the job
-            try:
-                job = _run(database, job, lease, dispatch)
-            except LeaseLost:
-                job = database.mentor_imports.find_one({"_id": job["_id"]})
-            if job["status"] == FAILED:
-                problem = _problem(job)
-                raise ValidationFailed(problem["detail"], problem["errors"])
+    if lease is not None:
+        try:
+            job = _run(database, job, lease, dispatch)
+        except LeaseLost:
+            job = database.mentor_imports.find_one({"_id": job["_id"]})
+        if job["status"] == FAILED:
+            problem = _problem(job)
+            raise ValidationFailed(problem["detail"], problem["errors"])
     return shown(job)
 
 
