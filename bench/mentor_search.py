@@ -222,9 +222,12 @@ def main():
                 {"_id": new_id(), "mentor_id": mentor["_id"], "version": 2, "card": cards.card_of(dict(mentor, version=2)),
                  "at": now - spacing * number} for number, mentor in enumerate(first_mentors[:CHANGES])])
             name, query, whose = MIXES[0]
-            samples = [get(query, whose)[0] for _ in range(50)]
+            samples = []
+            for _ in range(50):
+                cards.bump_head(database)  # a write finished since the last search: this one reads the entries
+                samples.append(get(query, whose)[0])
             print(f"  {'headline, ' + str(CHANGES) + ' entries in mentor_changes':<52} p50 {statistics.median(samples):6.1f} ms  "
-                  f"p95 {percentile(samples, 0.95):6.1f} ms  (a steady {CHANGES / search.RETENTION.total_seconds():.1f} writes a second, kept {search.RETENTION.total_seconds():.0f} s)")
+                  f"p95 {percentile(samples, 0.95):6.1f} ms  (a steady {CHANGES / search.RETENTION.total_seconds():.1f} writes a second, kept {search.RETENTION.total_seconds():.0f} s; a write before every search)")
             print(f"worst p95 of the filter mixes {worst:.1f} ms against the {TARGET_P95_MS} ms target: ratio {worst / TARGET_P95_MS:.2f}"
                   f" ({'met' if worst <= TARGET_P95_MS else 'NOT met'}); RSS after the run {process.memory_info().rss / 2**20:.0f} MB")
         finally:
