@@ -17,3 +17,9 @@ def utcnow():
 def as_stored(moment):
     """The moment cut to milliseconds, as BSON stores it, so what is read back equals it."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def aware(moment):
+    """A stored moment as aware UTC (None stays None): a client not opened tz_aware, or a
+    document written in a test, hands back naive datetimes."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)

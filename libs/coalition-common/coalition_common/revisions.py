@@ -25,7 +25,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from coalition_common.errors import Conflict, NotFound, PreconditionFailed
-from coalition_common.ids import utcnow
+from coalition_common.ids import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,6 @@ def _release(claims, claim_id):
         log.warning("could not release a revision claim; it will be taken over once stale")
 
 
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def _claim(collection, document_id, expected_version, what):
     """Claim version `expected_version + 1` of the document; returns the claim's `_id`."""
     claims = claims_of(collection)
@@ -172,7 +168,7 @@ def _claim(collection, document_id, expected_version, what):
     if version_of(current) != expected_version:
         raise _changed(what)
     latest = claims.find_one({"document_id": document_id, "version": version}, sort=[("attempt", -1)])
-    if latest is not None and utcnow() - _aware(latest["claimed_at"]) < STALE_AFTER:
+    if latest is not None and utcnow() - aware(latest["claimed_at"]) < STALE_AFTER:
         raise _changed(what)  # a writer is at work
     # Its writer crashed (or gave the claim up just now): take over with the next attempt, once.
     attempt = latest["attempt"] + 1 if latest is not None else 0

@@ -5,12 +5,10 @@ which keeps every service instance's in-memory index up to date from them). Card
 contact detail, city or anything else that identifies the person. Gender and age band are kept
 as codes only to honour a mentee's stated preference in matching; they are never shown.
 """
-import datetime
-
 from pymongo.errors import DuplicateKeyError
 
 from coalition_common import codes
-from coalition_common.ids import new_id, utcnow
+from coalition_common.ids import aware, new_id, utcnow
 
 ELIGIBLE_CHECKS = ("clear", "not_required")
 HEAD = "head"
@@ -43,13 +41,9 @@ def card_of(mentor):
     }
 
 
-def _aware(moment):
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 def screening_valid(card, now):
     """A background check that is clear (or not required) and has not expired."""
-    expires = _aware(card.get("check_expires_at"))
+    expires = aware(card.get("check_expires_at"))
     return card.get("check") in ELIGIBLE_CHECKS and (expires is None or expires > now)
 
 
@@ -62,7 +56,7 @@ def eligible_now(card, now=None):
 
 def live_holds(holds, now):
     """Holds still taking a place: confirmed ones, and held ones whose time has not run out."""
-    return [h for h in holds or () if h["status"] == "confirmed" or _aware(h["expires_at"]) > now]
+    return [h for h in holds or () if h["status"] == "confirmed" or aware(h["expires_at"]) > now]
 
 
 def places_left(card, now=None):

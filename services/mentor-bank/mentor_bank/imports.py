@@ -54,7 +54,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from coalition_common.errors import Conflict, NotFound, ValidationFailed
 from coalition_common.events import publish_outbox
-from coalition_common.ids import as_stored, new_id, utcnow
+from coalition_common.ids import as_stored, aware, new_id, utcnow
 from coalition_common.mongo import is_duplicate_key
 from coalition_common.revisions import update_versioned, version_of
 from mentor_bank import cards, csvcolumns, mentors
@@ -87,10 +87,6 @@ class LeaseLost(Exception):
     """Another instance took the job over: this one stops."""
 
 
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
 class Lease:
     """This worker's claim on one attempt at a job (see the module's docstring)."""
 
@@ -108,7 +104,7 @@ class Lease:
         latest = claims.find_one({"import_id": import_id}, sort=[("attempt", -1)])
         if latest is None:
             attempt = 0
-        elif _aware(latest["renewed_at"]) > now - LEASE:
+        elif aware(latest["renewed_at"]) > now - LEASE:
             return None
         else:
             attempt = latest["attempt"] + 1
@@ -226,8 +222,8 @@ def shown(job):
                                                "rows_unchanged", "faults_total")},
         "faults": job.get("faults") or [],
         "problem": _problem(job) if job["status"] == FAILED else None,
-        "created_at": _aware(job["created_at"]).isoformat(),
-        "finished_at": _aware(job["finished_at"]).isoformat() if job.get("finished_at") else None,
+        "created_at": aware(job["created_at"]).isoformat(),
+        "finished_at": aware(job["finished_at"]).isoformat() if job.get("finished_at") else None,
     }
     return answer
 
@@ -445,7 +441,7 @@ def _count_unchanged(job, mentor, counts):
     attempt, or a racing instance), it counts as written; by anyone else, as unchanged."""
     if mentor.get("import_id") != job["_id"]:
         counts["rows_unchanged"] += 1
-    elif _aware(mentor["created_at"]) >= _aware(job["created_at"]):
+    elif aware(mentor["created_at"]) >= aware(job["created_at"]):
         counts["rows_created"] += 1
     else:
         counts["rows_updated"] += 1
@@ -599,7 +595,7 @@ def _publish_left_behind(database, dispatch, query, existing_ids=None):
         events = [event for event in outbox["events"] if event["payload"]["mentor_id"] in present]
         published = {event["event_id"] for event in events[:_publish(events, dispatch)]}
         left = [event for event in outbox["events"] if event["event_id"] not in published]
-        _keep(database, outbox["_id"], [] if _aware(outbox["created_at"]) < now - ABANDONED_AFTER else left, checked_at=now)
+        _keep(database, outbox["_id"], [] if aware(outbox["created_at"]) < now - ABANDONED_AFTER else left, checked_at=now)
 
 
 def _sweep(database, dispatch):
