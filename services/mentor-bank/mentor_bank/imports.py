@@ -361,7 +361,7 @@ def _matched(job, loaded, existing, faults):
     first_email, first_external, first_target, plan = {}, {}, {}, []
     for row, fields in loaded:
         email = mentors.email_key(partner, fields["email"])
-        external = f"{partner}:{fields['external_id']}" if fields.get("external_id") else None
+        external = mentors.external_key(partner, fields["external_id"], None) if fields.get("external_id") else None
         if email in first_email:
             faults.append((row, "email", f"The same email as row {first_email[email]}."))
             continue
@@ -480,7 +480,7 @@ def _reconcile(database, job, lease, rows, counts, late):
     colleague through the API) stored that mentor after the check. Match again, and update."""
     partner = job["partner_id"]
     emails = [mentors.email_key(partner, planned.fields["email"]) for planned in rows]
-    externals = [f"{partner}:{planned.fields['external_id']}" for planned in rows if planned.fields.get("external_id")]
+    externals = [mentors.external_key(partner, planned.fields["external_id"], None) for planned in rows if planned.fields.get("external_id")]
     either = {"$or": [{"email_key": {"$in": emails}}, {"external_key": {"$in": externals}}]}
     found = _read(database.mentors.find(either, _EXISTING), lease)
     faults = []

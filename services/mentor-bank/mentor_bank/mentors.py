@@ -142,7 +142,7 @@ def read_mentor(database, caller, mentor_id):
     return shown(find_visible(database, caller, mentor_id), caller)
 
 
-def _write(database, mentor, changes, events=()):
+def write(database, mentor, changes, events=()):
     """One versioned write of `changes` with `events` in the outbox; the card follows."""
     changes = dict(changes, updated_at=as_stored(utcnow()))
     push = {"outbox": {"$each": list(events)}} if events else None
@@ -155,18 +155,18 @@ def _write(database, mentor, changes, events=()):
     return after
 
 
-def _about(mentor, now, **extra):
+def about(mentor, now, **extra):
     """An event's payload: ids, time and codes, never anything personal."""
     return {"mentor_id": mentor["_id"], "partner_id": mentor["partner_id"], "occurred_at": now.isoformat(), **extra}
 
 
 def _status_events(wanted, mentor, now):
     if wanted == "active":
-        return [outbox_entry("mentor.activated", _about(mentor, now))]
+        return [outbox_entry("mentor.activated", about(mentor, now))]
     if wanted == "paused":
-        return [outbox_entry("mentor.paused", _about(mentor, now))]
+        return [outbox_entry("mentor.paused", about(mentor, now))]
     if wanted == "retired":
-        return [outbox_entry("mentor.retired", _about(mentor, now))]
+        return [outbox_entry("mentor.retired", about(mentor, now))]
     return []
 
 
@@ -185,7 +185,7 @@ def update_mentor(database, caller, mentor_id, payload, expected_version=None):
         fields["email_key"] = email_key(mentor["partner_id"], fields["email"])
     if "external_id" in fields:
         fields["external_key"] = external_key(mentor["partner_id"], fields["external_id"], mentor["_id"])
-    return shown(_write(database, mentor, fields), caller), []
+    return shown(write(database, mentor, fields), caller), []
 
 
 def change_status(database, caller, mentor_id, payload):
@@ -204,7 +204,7 @@ def change_status(database, caller, mentor_id, payload):
     if wanted in ("trained", "active") and not card["oriented"]:
         raise Conflict("Orientation must be completed first.", {"status": ["Orientation not completed."]})
     events = _status_events(wanted, mentor, now)
-    after = _write(database, mentor, {"status": wanted, "status_reason": change.get("reason")}, events)
+    after = write(database, mentor, {"status": wanted, "status_reason": change.get("reason")}, events)
     return shown(after, caller), events
 
 
@@ -223,7 +223,7 @@ def record_screening(database, caller, mentor_id, payload):
         if screening.get(name) and screening[name] > now:
             raise ValidationFailed("Not in the future.", {name: ["Must not be in the future."]})
     screening["expiry_announced"] = False
-    return shown(_write(database, mentor, {"screening": screening}), caller), []
+    return shown(write(database, mentor, {"screening": screening}), caller), []
 
 
 def record_orientation(database, caller, mentor_id, payload):
@@ -233,7 +233,7 @@ def record_orientation(database, caller, mentor_id, payload):
         raise ValidationFailed("Not in the future.", {"completed_at": ["Must not be in the future."]})
     mentor = find_own(database, caller, mentor_id)
     _not_retired(mentor)
-    return shown(_write(database, mentor, {"orientation": orientation}), caller), []
+    return shown(write(database, mentor, {"orientation": orientation}), caller), []
 
 
 def change_sharing(database, caller, mentor_id, payload):
@@ -251,8 +251,8 @@ def change_sharing(database, caller, mentor_id, payload):
     previous = mentor.get("sharing") or {}
     events = []
     if previous.get("scope") != sharing["scope"]:
-        events.append(outbox_entry("mentor.consent_changed", _about(mentor, now, scope=sharing["scope"])))
-    after = _write(database, mentor, {"sharing": sharing, "sharing_history": (mentor.get("sharing_history") or []) + [sharing]}, events)
+        events.append(outbox_entry("mentor.consent_changed", about(mentor, now, scope=sharing["scope"])))
+    after = write(database, mentor, {"sharing": sharing, "sharing_history": (mentor.get("sharing_history") or []) + [sharing]}, events)
     return shown(after, caller), events
 
 
@@ -268,18 +268,15 @@ def erase_mentor(database, caller, mentor_id):
     for _ in range(5):  # holds may be changing under matching: read again and retry
         mentor = find_own(database, caller, mentor_id)
         now = as_stored(utcnow())
-        event = outbox_entry("mentor.erased", _about(mentor, now))
+        event = outbox_entry("mentor.erased", about(mentor, now))
         emptied = {name: None for name in mentor if name not in TOMBSTONE_FIELDS}
-        outbox.note(database, mentor["_id"], [event])
         try:
-            after = update_versioned(database.mentors, mentor["_id"], version_of(mentor), dict(
-                emptied, status=ERASED, erased_at=now, updated_at=now,
+            write(database, mentor, dict(
+                emptied, status=ERASED, erased_at=now,
                 # Unique keys that can never match a real address or external id again.
-                email_key=f"erased:{mentor['_id']}", external_key=f"erased:{mentor['_id']}"),
-                push={"outbox": event}, what="mentor")
+                email_key=f"erased:{mentor['_id']}", external_key=f"erased:{mentor['_id']}"), [event])
         except Conflict:
             continue
-        cards.record(database, after)
         return {"id": mentor["_id"], "erased": True}, [event]
     raise Conflict("The mentor is changing right now; try again.", {"mentor_id": ["Busy."]})
 
