@@ -120,3 +120,25 @@ def test_another_partner_reserves_only_while_the_mentor_shares_and_both_joined_t
         reservations.reserve(database, OUTSIDER, mentor_id, "proposal-late", 600)
     with pytest.raises(Conflict, match="no longer shares"):  # and stops a proposal not yet confirmed
         reservations.confirm(database, OUTSIDER, "proposal-shared")
+
+
+def test_only_the_partner_that_made_a_hold_confirms_or_releases_it(database):
+    from mentor_bank import pool
+    from profiles import CONSENT
+
+    mentor_id = new_mentor(database, capacity=1)
+    # Shared with both partners, so the outsider sees the mentor and only the hold's owner decides.
+    mentors.change_sharing(database, RECRUITER, mentor_id, CONSENT)
+    for partner in (PARTNER, OUTSIDER["partner_id"]):
+        pool.join(database, {"partner_id": partner, "version": "2026-1"})
+    reservations.reserve(database, COORDINATOR, mentor_id, "proposal-mine", 600)
+    # Knowing the proposal id is not enough: another partner neither confirms nor frees the place.
+    with pytest.raises(NotFound):
+        reservations.confirm(database, OUTSIDER, "proposal-mine")
+    reservations.release(database, OUTSIDER, "proposal-mine")
+    with pytest.raises(Conflict):  # nor reuses the id to take the place over
+        reservations.reserve(database, OUTSIDER, mentor_id, "proposal-mine", 600)
+    assert [(h["proposal_id"], h["status"]) for h in database.mentors.find_one({"_id": mentor_id})["holds"]] == [("proposal-mine", "held")]
+    assert reservations.confirm(database, COORDINATOR, "proposal-mine")["status"] == "confirmed"
+    reservations.release(database, COORDINATOR, "proposal-mine")
+    assert database.mentors.find_one({"_id": mentor_id})["holds"] == []

@@ -5,7 +5,9 @@ A mentor is never over capacity under concurrent calls, without transactions: ho
 mentor's own document and every change to them is a versioned update (coalition_common.revisions),
 so of several reservations read against the same state exactly one is written; the others read
 again and see the place taken. Expired holds free themselves: they are not counted, and the next
-change drops them. Every call is idempotent by proposal id.
+change drops them. Every call is idempotent by proposal id. A hold records the partner whose
+coordinator made it, and only that partner's staff confirm or release it: knowing a proposal id
+is not enough to free another partner's place.
 """
 import datetime
 import random
@@ -21,9 +23,6 @@ MAX_TTL_SECONDS = 7 * 24 * 3600
 MAX_ROUNDS = 200
 
 
-_live = cards.live_holds
-
-
 def _capacity(mentor):
     return mentor.get("capacity") or 1
 
@@ -36,7 +35,7 @@ def _changed(database, mentor_id, decide):
         if mentor is None:
             raise NotFound("No such mentor.")
         now = utcnow()
-        holds, answer = decide(mentor, _live(mentor.get("holds"), now), now)
+        holds, answer = decide(mentor, cards.live_holds(mentor.get("holds"), now), now)
         if holds is None:
             return answer
         try:
@@ -62,23 +61,32 @@ def reserve(database, identity, mentor_id, proposal_id, ttl_seconds):
         raise ValidationFailed("proposal_id is invalid.", {"proposal_id": ["Must be 1 to 64 characters."]})
     if not isinstance(mentor_id, str) or len(mentor_id) > 64:
         raise NotFound("No such mentor.")
+    joined = pool.members(database)
 
     def decide(mentor, live, now):
         # Only a mentor the caller may see under the pooling rules now (consent withdrawn a
         # moment ago counts) and eligible for new groups can be reserved.
-        if not pool.sees(database, identity, mentor):
+        if not pool.sees_card(identity, cards.card_of(mentor), joined):
             raise NotFound("No such mentor.")
-        mine = next((h for h in live if h["proposal_id"] == proposal_id), None)
+        mine = _held_by(live, proposal_id, identity)
         if mine is not None:
             return None, _shown(mine, mentor_id)
+        if any(h["proposal_id"] == proposal_id for h in live):
+            raise Conflict("Another partner holds a place under this proposal id.", {"proposal_id": ["Taken."]})
         if not cards.eligible_now(cards.card_of(mentor), now):
             raise Conflict("The mentor is not eligible for new groups (status, orientation or screening).", {"mentor_id": ["Not eligible."]})
         if len(live) >= _capacity(mentor):
             raise Conflict("The mentor has no free place.", {"mentor_id": ["No free place."]})
-        hold = {"proposal_id": proposal_id, "status": "held", "expires_at": as_stored(now + datetime.timedelta(seconds=ttl_seconds))}
+        hold = {"proposal_id": proposal_id, "partner_id": identity.get("partner_id"), "status": "held",
+                "expires_at": as_stored(now + datetime.timedelta(seconds=ttl_seconds))}
         return live + [hold], _shown(hold, mentor_id)
 
     return _changed(database, mentor_id, decide)
+
+
+def _held_by(live, proposal_id, identity):
+    """The caller's partner's hold for the proposal, if any."""
+    return next((h for h in live if h["proposal_id"] == proposal_id and h.get("partner_id") == identity.get("partner_id")), None)
 
 
 def _find_holder(database, proposal_id):
@@ -95,15 +103,16 @@ def confirm(database, identity, proposal_id):
     """Turn the proposal's hold into a place taken for good. Confirming again changes nothing;
     a hold whose time ran out cannot be confirmed (NotFound): reserve again."""
     mentor_id = _find_holder(database, proposal_id)
+    joined = pool.members(database)
 
     def decide(mentor, live, now):
-        mine = next((h for h in live if h["proposal_id"] == proposal_id), None)
+        mine = _held_by(live, proposal_id, identity)
         if mine is None:
             raise NotFound("No such reservation.")
         if mine["status"] == "confirmed":
             return None, _shown(mine, mentor_id)
         # A proposal is not yet a group: consent withdrawn since the hold was made stops it.
-        if not pool.sees(database, identity, mentor):
+        if not pool.sees_card(identity, cards.card_of(mentor), joined):
             raise Conflict("The mentor no longer shares with your partner.", {"proposal_id": ["Mentor no longer visible."]})
         confirmed = dict(mine, status="confirmed")
         return [confirmed if h is mine else h for h in live], _shown(confirmed, mentor_id)
@@ -120,8 +129,9 @@ def release(database, identity, proposal_id):
         return {"proposal_id": proposal_id, "released": True}
 
     def decide(mentor, live, now):
-        kept = [h for h in live if h["proposal_id"] != proposal_id]
-        if len(kept) == len(mentor.get("holds") or ()):
+        mine = _held_by(live, proposal_id, identity)
+        kept = [h for h in live if h is not mine]
+        if mine is None and len(kept) == len(mentor.get("holds") or ()):
             return None, {"proposal_id": proposal_id, "released": True}
         return kept, {"proposal_id": proposal_id, "released": True}
 
