@@ -3,12 +3,13 @@
 Its routes sit under /api/v1/mentors beside the mentors blueprint's `/<mentor_id>`: werkzeug
 tries fixed path segments before variable ones, so `/imports`, `/imports/template` and
 `/export.csv` never reach a mentor route as a mentor id."""
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from coalition_common.errors import ValidationFailed
-from gateway.auth import allowed, current_identity
+from gateway.api.common import as_caller
+from gateway.auth import allowed
 from mentor_bank import csvcolumns
 
 bp = Blueprint("mentor_imports", __name__, url_prefix="/api/v1/mentors",
@@ -65,10 +66,6 @@ def uploaded_text():
         raise ValidationFailed("The file is not UTF-8 text.", {"file": ["Not UTF-8: save it as CSV UTF-8."]}) from None
 
 
-def _call(method, *args, timeout):
-    return current_app.extensions["rpc"].call("mentor_bank", method, *args, identity=current_identity(), timeout=timeout)
-
-
 IMPORT_DESCRIPTION = f"""Import mentors from a CSV file with the template's columns (GET /api/v1/mentors/imports/template),
 as the multipart field `file` or a `text/csv` body, in UTF-8.
 
@@ -91,7 +88,7 @@ header). Otherwise the answer is 202: follow its Location until the import is `d
 @bp.alt_response(202, schema=csvcolumns.ImportSchema, description="A larger file, being imported: follow Location")
 def start_import():
     """Import mentors from a CSV file."""
-    job = _call("start_import", uploaded_text(), timeout=IMPORT_TIMEOUT)
+    job = as_caller("mentor_bank", "start_import", uploaded_text(), timeout=IMPORT_TIMEOUT)
     status = 201 if job["status"] in ("done", "failed") else 202
     return job, status, {"Location": f"{bp.url_prefix}/imports/{job['id']}"}
 
@@ -109,7 +106,7 @@ def import_template():
 @bp.response(200, csvcolumns.ImportSchema)
 def read_import(import_id):
     """An import's progress (rows checked, rows written) and result; your own partner's only."""
-    return _call("read_import", import_id, timeout=None)
+    return as_caller("mentor_bank", "read_import", import_id)
 
 
 @bp.route("/export.csv", methods=["GET"])
@@ -121,7 +118,7 @@ def export_mentors():
     The import's columns, one row per mentor (erased ones left out). Cells that a spreadsheet
     would run as a formula (starting with =, +, -, @, tab or carriage return) start with a `'`,
     phone numbers included; an import removes it again, so an exported file imports unchanged."""
-    return _csv(_call("export_mentors", timeout=EXPORT_TIMEOUT), "mentors.csv")
+    return _csv(as_caller("mentor_bank", "export_mentors", timeout=EXPORT_TIMEOUT), "mentors.csv")
 
 
 def _csv(text, filename):
