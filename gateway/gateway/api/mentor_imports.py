@@ -20,7 +20,6 @@ IMPORT_TIMEOUT = 60
 EXPORT_TIMEOUT = 60
 # Room for the multipart boundaries and part headers around a file at the limit.
 MULTIPART_ROOM = 64 * 1024
-TOO_LARGE = f"At most {csvcolumns.MAX_BYTES // (1024 * 1024)} MB."
 
 CSV_BODY = {
     "required": True,
@@ -34,32 +33,32 @@ CSV_ANSWER = {"200": {"description": "CSV (UTF-8 with a byte order mark)",
                       "content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
-def _too_large():
-    return csvcolumns.TooLarge(f"The file is larger than {csvcolumns.MAX_BYTES} bytes.", {"file": [TOO_LARGE]})
+def _too_large(max_bytes):
+    return csvcolumns.TooLarge(f"The file is larger than {max_bytes} bytes.", {"file": [f"At most {max_bytes // (1024 * 1024)} MB."]})
 
 
-def uploaded_text():
+def uploaded_text(max_bytes=csvcolumns.MAX_BYTES):
     """The uploaded CSV as text: the multipart field `file`, or a text/csv body. UTF-8 only (a
-    byte order mark is allowed); the size is capped before anything is read past the limit."""
+    byte order mark is allowed); the size is capped at `max_bytes` before anything is read past it."""
     try:
         if request.mimetype == "multipart/form-data":
-            request.max_content_length = csvcolumns.MAX_BYTES + MULTIPART_ROOM
+            request.max_content_length = max_bytes + MULTIPART_ROOM
             upload = request.files.get("file")
             if upload is None:
                 raise ValidationFailed("Send the CSV file in the multipart field `file`.", {"file": ["Missing."]})
-            content = upload.read(csvcolumns.MAX_BYTES + 1)
+            content = upload.read(max_bytes + 1)
         elif request.mimetype == "text/csv":
             charset = request.mimetype_params.get("charset", "utf-8").lower()
             if charset not in ("utf-8", "utf8"):
                 raise ValidationFailed("The file must be UTF-8.", {"file": ["Not UTF-8: save it as CSV UTF-8."]})
-            request.max_content_length = csvcolumns.MAX_BYTES
+            request.max_content_length = max_bytes
             content = request.get_data()
         else:
             raise UnsupportedMediaType("Send multipart/form-data with the field `file`, or a text/csv body.")
     except RequestEntityTooLarge:
-        raise _too_large() from None
-    if len(content) > csvcolumns.MAX_BYTES:
-        raise _too_large()
+        raise _too_large(max_bytes) from None
+    if len(content) > max_bytes:
+        raise _too_large(max_bytes)
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:

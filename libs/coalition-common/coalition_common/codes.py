@@ -23,6 +23,10 @@ DAY_PARTS = ("morning", "afternoon", "evening")
 SLOTS = tuple(f"{day}_{part}" for day in DAYS for part in DAY_PARTS)
 GENDERS = ("woman", "man", "non_binary")
 AGE_BANDS = ("18-29", "30-39", "40-49", "50-59", "60+")
+# What a mentee hopes the group mentoring helps with (a mentee picks any of them).
+GOALS = ("job_search", "networking", "licensure", "interview_preparation", "workplace_culture", "entrepreneurship", "upskilling")
+# How far a mentee's foreign credentials are recognised where they now live.
+CREDENTIAL_RECOGNITION = ("recognised", "in_progress", "not_started")
 
 
 def level_rank(level):
@@ -38,6 +42,11 @@ def slot_mask(slots):
     return mask
 
 
+def slot_names(mask):
+    """The slot names of a grid's mask, in grid order (slot_mask's inverse)."""
+    return [slot for position, slot in enumerate(SLOTS) if (mask or 0) >> position & 1]
+
+
 @functools.cache
 def isco08():
     """The ISCO-08 major and sub-major groups shipped with this package: {code: title}."""
@@ -48,6 +57,11 @@ def isco08():
 def _known_region(code):
     if pycountry.subdivisions.get(code=code) is None:
         raise ValidationError("Not an ISO 3166-2 subdivision code.")
+
+
+def _known_country(code):
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValidationError("Not an ISO 3166-1 alpha-2 country code.")
 
 
 def _known_isco_group(code):
@@ -62,6 +76,12 @@ def _known_language(code):
 
 def region(**kwargs):
     return Text(max=10, validate=_known_region, **kwargs)
+
+
+def country(**kwargs):
+    """An ISO 3166-1 alpha-2 country code, upper case as the standard writes it ("UA", "CO")."""
+    return Text(max=2, validate=[validate.Regexp(r"^[A-Z]{2}$", error="Two upper-case letters (ISO 3166-1 alpha-2)."), _known_country],
+                **kwargs)
 
 
 def isco_group(**kwargs):
@@ -116,3 +136,12 @@ def gender(**kwargs):
 
 def age_band(**kwargs):
     return Choice(AGE_BANDS, **kwargs)
+
+
+def goals(**kwargs):
+    """A mentee's goals: each of GOALS at most once."""
+    return UniqueList(Choice(GOALS), max=len(GOALS), **kwargs)
+
+
+def credential_recognition(**kwargs):
+    return Choice(CREDENTIAL_RECOGNITION, **kwargs)

@@ -204,6 +204,17 @@ class Url(Text):
         super().__init__(max=max, validate=[url, *validators], **_documented(kwargs, format="uri"))
 
 
+class Phone(Text):
+    """A telephone number in international (E.164) form: + then 7 to 15 digits."""
+
+    PATTERN = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+    def __init__(self, **kwargs):
+        validators = _validators(kwargs.pop("validate", None))
+        number = validate.Regexp(self.PATTERN, error="Not an international number (+ then 7 to 15 digits).")
+        super().__init__(validate=[number, *validators], **kwargs)
+
+
 class Choice(fields.String):
     """One of a fixed set of strings."""
 

@@ -50,8 +50,9 @@ import time
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
+from coalition_common import leases
 from coalition_common.errors import Conflict, NotFound, ValidationFailed
 from coalition_common.events import publish_outbox
 from coalition_common.ids import as_stored, aware, new_id, utcnow
@@ -83,44 +84,21 @@ _EXISTING = {name: 1 for name in csvcolumns.NAMES} | {
     "version": 1, "email_key": 1, "external_key": 1, "status": 1, "import_id": 1, "created_at": 1}
 
 
-class LeaseLost(Exception):
-    """Another instance took the job over: this one stops."""
+LeaseLost = leases.LeaseLost
 
 
-class Lease:
-    """This worker's claim on one attempt at a job (see the module's docstring)."""
-
-    def __init__(self, database, import_id, attempt):
-        self.claims = database.mentor_import_claims
-        self.import_id = import_id
-        self.attempt = attempt
-        self.claim_id = f"{import_id}:{attempt}"
+class Lease(leases.Lease):
+    """This worker's claim on one attempt at a job (see the module's docstring and
+    coalition_common.leases)."""
 
     @classmethod
     def take(cls, database, import_id, now=None):
         """The next attempt at the job, or None while another worker's claim is alive."""
-        now = now or utcnow()
-        claims = database.mentor_import_claims
-        latest = claims.find_one({"import_id": import_id}, sort=[("attempt", -1)])
-        if latest is None:
-            attempt = 0
-        elif aware(latest["renewed_at"]) > now - LEASE:
-            return None
-        else:
-            attempt = latest["attempt"] + 1
-        try:
-            claims.insert_one({"_id": f"{import_id}:{attempt}", "import_id": import_id, "attempt": attempt, "renewed_at": now})
-        except DuplicateKeyError:
-            return None  # another instance claimed this attempt first
-        if attempt:
-            log.warning("import %s taken over (attempt %d)", import_id, attempt)
-        return cls(database, import_id, attempt)
+        return super().take(database.mentor_import_claims, import_id, lasts=LEASE, key="import_id", now=now)
 
-    def renew(self):
-        """Keep the claim alive; LeaseLost if a later attempt was claimed meanwhile."""
-        if self.claims.find_one({"import_id": self.import_id, "attempt": {"$gt": self.attempt}}, {"_id": 1}):
-            raise LeaseLost(self.import_id)
-        self.claims.update_one({"_id": self.claim_id}, {"$set": {"renewed_at": utcnow()}})
+    @property
+    def import_id(self):
+        return self.job_id
 
 
 # --- the calls -------------------------------------------------------------------------------

@@ -1,12 +1,10 @@
 """What the mentor bank accepts and returns: the one definition, used by the service to validate,
 by the CSV import to check each row, and by the gateway to validate and to write the OpenAPI
 document."""
-import re
-
 from marshmallow import ValidationError, fields, validate, validates, validates_schema
 
 from coalition_common import codes
-from coalition_common.fields import Choice, Email, Flag, Id, Moment, Name, Text, UniqueList, Whole
+from coalition_common.fields import Choice, Email, Flag, Id, Moment, Name, Phone, Text, UniqueList, Whole
 from coalition_common.ids import utcnow
 from coalition_common.schemas import StrictSchema
 
@@ -25,8 +23,6 @@ SCOPES = ("own_partner", "coalition")
 # answered 1 (not at all) to 5 (fully); the score is the share of the best possible, 0 to 100.
 QUESTIONNAIRE_VERSION = "2026-1"
 QUESTIONNAIRE_ITEMS = 10
-
-PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class SelfAssessmentSchema(StrictSchema):
@@ -98,7 +94,7 @@ class MentorSchema(StrictSchema):
     given_name = Name(required=True, min=1, max=100)
     family_name = Name(required=True, min=1, max=100)
     email = Email(required=True)
-    phone = Text(load_default=None, allow_none=True, validate=validate.Regexp(PHONE, error="Not an international number (+ then 7 to 15 digits)."))
+    phone = Phone(load_default=None, allow_none=True)
     employer = Text(load_default=None, allow_none=True, max=200)
     occupations = UniqueList(codes.isco_unit_group(), required=True, min=1, max=5)
     years_experience = Whole(required=True, min=0, max=60)

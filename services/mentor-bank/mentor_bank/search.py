@@ -52,14 +52,16 @@ FOLLOW_EVERY = 5  # seconds: the background catch-up that keeps an idle instance
 RELOAD_EVERY = 600  # seconds: the safety net
 
 # Stored mentor fields that card_of reads, personal ones (gender, age band) left out: the index
-# never holds them.
+# never holds them (matching reads them apart: candidates.preference_codes).
 SOURCE_PROJECTION = {name: 1 for name in (
     "partner_id", "version", "status", "sharing.scope", "occupations", "sectors", "languages", "region", "modes",
     "availability", "years_experience", "capacity", "holds.status", "holds.expires_at",
-    "screening.background_check", "screening.expires_at", "orientation.completed_at")}
+    "screening.background_check", "screening.expires_at", "orientation.completed_at",
+    "supports_communication_needs")}
 # What the catalogue keeps of a card, in this order.
 CARD_FIELDS = ("id", "partner_id", "version", "status", "scope", "occupations", "sectors", "languages", "region",
-               "modes", "availability", "years_experience", "capacity", "holds", "check", "check_expires_at", "oriented")
+               "modes", "availability", "years_experience", "capacity", "holds", "check", "check_expires_at", "oriented",
+               "supports_communication_needs")
 ERASED = "erased"
 NEVER = object()  # no head token seen yet: not even "none"
 # Out-of-order arrivals shift every posting; past this many in one catch-up, rebuilding is cheaper.
@@ -147,6 +149,7 @@ class Catalogue:
             card.get("years_experience"), card.get("capacity") or 1,
             tuple((share(hold["status"]), hold.get("expires_at")) for hold in card.get("holds") or ()),
             share(card.get("check")), card.get("check_expires_at"), bool(card.get("oriented")),
+            bool(card.get("supports_communication_needs")),
         )
 
     @staticmethod

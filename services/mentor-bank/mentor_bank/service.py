@@ -6,7 +6,7 @@ from coalition_common.events import DeclaringEventDispatcher, reliable_event_han
 from coalition_common.health import HealthEntrypoints
 from coalition_common.mongo import MongoDatabase
 from coalition_common.tracing import Tracing
-from mentor_bank import exports, imports, mentors, outbox, pool, reservations, screening, search
+from mentor_bank import candidates, exports, imports, mentors, outbox, pool, reservations, screening, search
 
 
 class MentorBankService(HealthEntrypoints):
@@ -31,6 +31,18 @@ class MentorBankService(HealthEntrypoints):
     @api("mentor.list")
     def search_mentors(self, query):
         return search.search(self.database, self.index, self.caller, query)
+
+    @api("mentor.candidates")
+    def matching_candidates(self, cursor=None, limit=candidates.MAX_PAGE):
+        return candidates.matching_candidates(self.database, self.index, self.caller, cursor, limit)
+
+    @api("mentor.candidates")
+    def matching_candidate(self, mentor_id):
+        return candidates.matching_candidate(self.database, self.caller, mentor_id)
+
+    @api("mentor.candidates")
+    def matching_preferences(self, mentor_ids):
+        return candidates.preference_codes(self.database, self.index, self.caller, mentor_ids)
 
     @api("mentor.import")
     def start_import(self, csv_text):
