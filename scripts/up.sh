@@ -57,4 +57,6 @@ fi
 echo "Try: curl -H \"Authorization: Bearer <key>\" http://127.0.0.1:$GATEWAY_PORT/api/v1/me"
 echo "Pooling: with tomas.novak's key (Harbour, an NGO), GET /api/v1/mentors?isco=2 lists Northwind's and the"
 echo "  accountants' mentors who consented to sharing (pooled fields only); priya.raman's key (Northwind) sees all of Northwind's."
+echo "Matching: with tomas.novak's key, GET /api/v1/programs shows Harbour's autumn cohort (15 waiting mentees);"
+echo "  POST /api/v1/programs/<id>/matching-runs, then GET /api/v1/matching-runs/<run id> for groups and reasons (README: Matching)."
 echo "Stop everything with: make down"

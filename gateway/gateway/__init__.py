@@ -102,9 +102,15 @@ def create_app(test_config=None):
 
     api = ProblemApi(app)
     from gateway.api import audit, dead_letters, me, mentor_imports, mentors, partners, programs, staff, webhooks
+    from gateway.api import mentees
+    from gateway.api import matching_runs
 
-    for blueprint in (me.bp, partners.bp, staff.bp, programs.bp, mentors.bp, mentor_imports.bp, webhooks.bp, audit.bp, dead_letters.bp):
+    for blueprint in (me.bp, partners.bp, staff.bp, programs.bp, mentors.bp, mentor_imports.bp, mentees.bp, mentees.programs_bp, webhooks.bp, audit.bp, dead_letters.bp):
         api.register_blueprint(blueprint)
+    api.register_blueprint(matching_runs.bp)
+    from gateway.api import groups
+
+    api.register_blueprint(groups.bp)
     app.register_blueprint(health.bp)
 
     from swagger_ui_bundle import swagger_ui_path

@@ -66,16 +66,56 @@ def make_mentor_ready(call, mentor_id, recruiter):
     call("mentor_bank", "change_status", mentor_id, {"status": "active"}, identity=recruiter)
 
 
+# Demo people, invented; the consent they gave to the processing of their data.
+MENTEE_CONSENT = {"version": "2026-1", "given_at": "2026-08-15T09:00:00+00:00"}
+def _mentee(given, family, country, target, languages, modes, slots, goals, **extra):
+    """A Harbour mentee, in CA-ON, who applied in August; `extra` overrides any field."""
+    email = f"{given}.{family}@mail.example".lower().replace(" ", "")
+    return {"partner": "ngo", "given_name": given, "family_name": family, "email": email, "country_trained": country,
+            "occupation": target, "target_occupation": target, "years_experience": 8, "credential_recognition": "in_progress",
+            "region": "CA-ON", "languages": languages, "modes": modes, "availability": slots, "goals": goals,
+            "consent": MENTEE_CONSENT, "applied_at": "2026-08-20T10:00:00+00:00", **extra}
+
+
+def _speaks(home, english):
+    return [{"code": home, "level": "native"}, {"code": "en", "level": english}]
+
+
+# Harbour's autumn cohort, waiting in its programme: enough for one group per pooled mentor
+# (Elena and Kwame of Northwind, Sofia of the accountants, Mariam of Harbour) and two people
+# the run cannot place, so its reasons show.
 MENTEES = [
-    {"partner": "ngo", "given_name": "Yusuf", "family_name": "Haddad", "email": "yusuf.haddad@mail.example", "occupation": "2142",
-     "region": "CA-ON", "languages": [{"code": "ar", "level": "C2"}, {"code": "en", "level": "B2"}], "goals": ["Licensure as a civil engineer"], "consent_to_share": True},
-    {"partner": "ngo", "given_name": "Olena", "family_name": "Kovalenko", "email": "olena.kovalenko@mail.example", "occupation": "2144",
-     "region": "CA-ON", "languages": [{"code": "uk", "level": "C2"}, {"code": "en", "level": "B1"}], "goals": ["Mechanical design role"], "consent_to_share": True},
-    {"partner": "ngo", "given_name": "Ana", "family_name": "Restrepo", "email": "ana.restrepo@mail.example", "occupation": "2411",
-     "region": "CA-ON", "languages": [{"code": "es", "level": "C2"}, {"code": "en", "level": "B2"}], "goals": ["CPA pathway"], "consent_to_share": True},
-    {"partner": "ngo", "given_name": "Farid", "family_name": "Rahimi", "email": "farid.rahimi@mail.example", "occupation": "2142",
-     "region": "CA-ON", "languages": [{"code": "fa", "level": "C2"}, {"code": "en", "level": "B1"}], "goals": ["Site engineer"], "consent_to_share": True},
+    # Civil and mechanical engineers (a regulated field: the mentor's ISCO minor group must be 214).
+    _mentee("Yusuf", "Haddad", "SY", "2142", _speaks("ar", "B2"), ["hybrid", "in_person"], ["tue_evening", "sat_morning"],
+            ["licensure", "job_search"], years_experience=11),
+    _mentee("Farid", "Rahimi", "IR", "2142", _speaks("fa", "B1"), ["hybrid"], ["tue_evening", "thu_evening"],
+            ["licensure", "interview_preparation"]),
+    _mentee("Wei", "Chen", "CN", "2142", _speaks("zh", "B2"), ["in_person", "hybrid"], ["tue_evening"], ["networking"]),
+    _mentee("Amina", "Diallo", "SN", "2142", _speaks("fr", "B1"), ["hybrid"], ["thu_evening", "tue_evening"],
+            ["workplace_culture"], credential_recognition="not_started"),
+    _mentee("Olena", "Kovalenko", "UA", "2144", _speaks("uk", "B1"), ["virtual"], ["wed_evening"], ["job_search", "interview_preparation"]),
+    _mentee("Dmytro", "Shevchenko", "UA", "2144", _speaks("uk", "B2"), ["virtual", "hybrid"], ["wed_evening", "mon_evening"],
+            ["networking"]),
+    _mentee("Hoang", "Nguyen", "VN", "2149", _speaks("vi", "B1"), ["virtual"], ["mon_evening", "wed_evening"], ["upskilling"],
+            needs_communication_support=True),
+    # Accountants (not regulated here: closeness in ISCO scores, no hard rule).
+    _mentee("Ana", "Restrepo", "CO", "2411", _speaks("es", "B2"), ["virtual"], ["sat_morning"], ["licensure", "networking"]),
+    _mentee("Mehmet", "Yilmaz", "TR", "2411", _speaks("tr", "B2"), ["in_person", "virtual"], ["sat_morning", "wed_evening"],
+            ["job_search"]),
+    _mentee("Grace", "Mwangi", "KE", "2411", _speaks("sw", "C1"), ["virtual"], ["sat_morning"], ["upskilling", "networking"],
+            occupation="3313"),
+    # Nurses (health: the mentor's minor group must be 222), in Arabic with Mariam.
+    _mentee("Rania", "Saleh", "SY", "2221", _speaks("ar", "A2"), ["hybrid"], ["sun_afternoon"], ["licensure"],
+            needs_communication_support=True),
+    _mentee("Layla", "Hassan", "IQ", "2221", _speaks("ar", "B1"), ["hybrid", "in_person"], ["sun_afternoon"], ["licensure", "job_search"]),
+    _mentee("Omar", "Aziz", "SD", "2221", _speaks("ar", "B2"), ["hybrid"], ["sun_afternoon", "thu_evening"], ["workplace_culture"]),
+    # No pooled mentor is a lawyer (legal needs ISCO 261), and nobody else is free on Friday afternoons.
+    _mentee("Tesfaye", "Bekele", "ER", "2611", _speaks("ti", "B2"), ["virtual"], ["tue_evening"], ["licensure"]),
+    _mentee("Marta", "Gomez", "AR", "2512", _speaks("es", "B1"), ["virtual"], ["fri_afternoon"], ["job_search"]),
 ]
+# The programme they wait in; `make up` prints how to run a match on it.
+PROGRAM = {"name": "Harbour autumn cohort: engineers, accountants and nurses", "occupations": [], "sectors": ["21", "22", "24"],
+           "start_date": "2027-01-11"}
 
 
 # The operator running the seed acts as a coalition admin; the audit log names it as such.
@@ -118,7 +158,12 @@ def seed(call):
         if mentor["pooled"]:
             call("mentor_bank", "change_sharing", mentor_id, {"scope": "coalition", "consent_text_version": CONSENT_TEXT,
                                                               "consented_at": DEMO_CHECKED_AT}, identity=recruiter)
+    coordinator = operator("seed-demo", roles=("coordinator",), partner_id=partner_ids["ngo"])
+    program = call("registry", "create_program", PROGRAM, identity=coordinator)
+    for status in ("recruiting", "matching"):
+        program = call("registry", "transition_program", program["id"], {"status": status}, identity=coordinator)
     for mentee in MENTEES:
-        coordinator = operator("seed-demo", roles=("coordinator",), partner_id=partner_ids[mentee["partner"]])
-        call("matching", "enrol_mentee", {k: v for k, v in mentee.items() if k != "partner"}, identity=coordinator)
+        created = call("matching", "create_mentee", {k: v for k, v in mentee.items() if k != "partner"}, identity=coordinator)
+        call("matching", "admit_mentee", created["id"], {"admitted_at": "2026-09-01T10:00:00+00:00"}, identity=coordinator)
+        call("matching", "enrol_mentee", created["id"], program["id"], identity=coordinator)
     return credentials

@@ -12,7 +12,7 @@ import pytest
 
 from coalition_common import policy
 
-from profiles import mentor_profile
+from profiles import mentee_csv, mentee_profile, mentee_row, mentor_profile
 
 pytestmark = pytest.mark.e2e
 
@@ -80,6 +80,41 @@ class Coalition:
         assert response.status_code in (200, 201, 202), response.text
         return response.json()["id"]
 
+    def new_matching_run(self, partner):
+        """A run of a fresh programme of the partner's, started by its coordinator."""
+        program_id = self.new_program(partner)
+        response = self.as_role(partner, "coordinator").post(f"/api/v1/programs/{program_id}/matching-runs")
+        assert response.status_code == 202, response.text
+        return response.json()["id"]
+
+    def new_group(self, partner, approved=False):
+        """A proposal as a matching run writes it, straight into the matching database: this test
+        is about who reaches it, not about matching. Its mentor does not exist, so an approval
+        that gets past the access checks answers 409 (the mentor bank refuses the hold)."""
+        import datetime
+
+        from coalition_common.ids import new_id, utcnow
+
+        run_id, now = new_id(), utcnow()
+        approvals = [{"staff_id": "someone", "at": now}, {"staff_id": "another", "at": now}] if approved else []
+        group = {"_id": f"{run_id}-0001", "program_id": new_id(), "partner_id": self.partners[partner], "run_id": run_id,
+                 "mentor_id": new_id(), "mentor_partner_id": self.partners[partner], "mentee_ids": [], "common": {}, "rule_set": "default",
+                 "score": 0.0, "members": [], "status": "approved" if approved else "proposed", "approvals": approvals,
+                 "reserved": approved, "expires_at": now + datetime.timedelta(days=14), "version": 1, "created_at": now, "outbox": []}
+        self.platform.database("matching").groups.insert_one(group)
+        return group["_id"]
+
+    def new_mentee(self, partner):
+        response = self.as_role(partner, "coordinator").post("/api/v1/mentees", json=mentee_profile())
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def new_mentee_import(self, partner):
+        response = self.as_role(partner, "coordinator").post("/api/v1/mentees/imports", data=mentee_csv([mentee_row()]).encode(),
+                                                             headers={"Content-Type": "text/csv"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
     def new_webhook(self, partner):
         response = self.as_role(partner, "partner_admin").post(f"/api/v1/partners/{self.partners[partner]}/webhooks",
                                                                json={"url": "https://127.0.0.1:9/hook", "event_types": ["mentee.enrolled"]})
@@ -128,7 +163,39 @@ ENDPOINTS = [
     ("sharing history", "GET", "/api/v1/mentors/{id}/sharing", "mentor", "mentor.sharing", None, OK),
     ("erase mentor", "DELETE", "/api/v1/mentors/{id}", "fresh mentor", "mentor.erase", None, OK),
     ("read import", "GET", "/api/v1/mentors/imports/{id}", "mentor import", "mentor.import", None, OK),
+    # Mentees: their own partner's runners only; enrolment only in the caller's partner's programme.
+    ("read mentee", "GET", "/api/v1/mentees/{id}", "mentee", "mentee.read", None, OK),
+    ("update mentee", "PATCH", "/api/v1/mentees/{id}", "mentee", "mentee.update", lambda: {"city": "Halifax"}, OK),
+    ("admit mentee", "POST", "/api/v1/mentees/{id}/admission", "mentee", "mentee.admit", lambda: {}, OK | {409}),
+    ("withdraw mentee", "POST", "/api/v1/mentees/{id}/withdrawal", "fresh mentee", "mentee.withdraw", lambda: {"reason": "other"}, OK),
+    ("erase mentee", "DELETE", "/api/v1/mentees/{id}", "fresh mentee", "mentee.erase", None, OK),
+    ("read mentee import", "GET", "/api/v1/mentees/imports/{id}", "mentee import", "mentee.import", None, OK),
+    # A fresh programme (the lasting one may have been closed above) and its partner's own waiting
+    # mentee, so that only the programme decides the answer.
+    ("enrol mentee", "POST", "/api/v1/programs/{id}/mentees", "fresh program", "mentee.enrol",
+     lambda coalition, partner: {"mentee_id": coalition.new_mentee(partner)}, OK),
+    # Review of proposals: the programme's own partner only. Edits of an approved group answer 409.
+    ("read group", "GET", "/api/v1/groups/{id}", "group", "group.read", None, OK),
+    ("approve group", "POST", "/api/v1/groups/{id}/approvals", "group", "group.approve", None, OK | {409}),
+    ("reject group", "POST", "/api/v1/groups/{id}/rejection", "fresh group", "group.reject", None, OK),
+    ("move mentee", "POST", "/api/v1/groups/{id}/members", "approved group", "group.edit",
+     lambda: {"mentee_id": uuid.uuid4().hex, "from_group_id": f"{uuid.uuid4().hex}-0001"}, OK | {409}),
+    ("swap mentor", "PUT", "/api/v1/groups/{id}/mentor", "approved group", "group.edit", lambda: {"mentor_id": uuid.uuid4().hex}, OK | {409}),
+    # Matching: the programme's own partner only (a hub reads its members' programmes, not matches them).
+    ("read matching settings", "GET", "/api/v1/programs/{id}/matching-settings", "program", "matching.settings", None, OK),
+    ("set matching settings", "PUT", "/api/v1/programs/{id}/matching-settings", "program", "matching.settings",
+     lambda: {"min_language_level": "B2"}, OK),
+    # A run already queued or running for the programme answers 409; so does a closed programme.
+    ("start matching run", "POST", "/api/v1/programs/{id}/matching-runs", "program", "matching.run", None, OK | {202, 409}),
+    ("read matching run", "GET", "/api/v1/matching-runs/{id}", "matching run", "matching.read", None, OK),
 ]
+def payload(body, coalition, partner):
+    """A request body; one naming an object of the target partner's takes (coalition, partner)."""
+    if body is None:
+        return None
+    return body(coalition, partner) if body.__code__.co_argcount == 2 else body()
+
+
 CALLERS = [(p, r) for p, r in itertools.product(PARTNERS, policy.PARTNER_ROLES)] + [(None, "coalition_admin")]
 
 
@@ -160,8 +227,10 @@ def expected_statuses(caller, target_partner, endpoint, own):
 
 
 @pytest.fixture(scope="module")
-def coalition(api, admin_key):
-    return Coalition(api, admin_key)
+def coalition(api, admin_key, platform):
+    coalition = Coalition(api, admin_key)
+    coalition.platform = platform  # for proposals, written as a matching run writes them
+    return coalition
 
 
 def target_id(coalition, kind, caller, partner, made={}):
@@ -174,7 +243,7 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_key(*caller)
     if kind == "fresh key":
         return coalition.new_key(partner, "analyst")
-    if kind in ("staff", "program", "webhook", "mentor", "mentor import"):
+    if kind in ("staff", "program", "webhook", "mentor", "mentor import", "mentee", "mentee import", "matching run", "group", "approved group"):
         # One lasting object per partner and kind; destructive endpoints get fresh ones.
         if (kind, partner) not in made:
             made[(kind, partner)] = target_id(coalition, "fresh " + kind, caller, partner)
@@ -189,6 +258,14 @@ def target_id(coalition, kind, caller, partner, made={}):
         return coalition.new_mentor(partner)
     if kind == "fresh mentor import":
         return coalition.new_mentor_import(partner)
+    if kind == "fresh mentee":
+        return coalition.new_mentee(partner)
+    if kind == "fresh mentee import":
+        return coalition.new_mentee_import(partner)
+    if kind in ("fresh group", "fresh approved group"):
+        return coalition.new_group(partner, approved=kind == "fresh approved group")
+    if kind == "fresh matching run":
+        return coalition.new_matching_run(partner)
     raise AssertionError(kind)
 
 
@@ -205,7 +282,7 @@ def test_every_endpoint_answers_as_the_policy_says_and_nothing_crosses_tenants(c
             target_partner = caller[0] if own else target_partner
             # A fresh key belongs to its partner's analyst: for that caller it is their own.
             holder = own or (kind == "fresh key" and caller == (target_partner, "analyst"))
-            response = coalition.as_role(*caller).request(method, path.format(id=object_id), json=body() if body else None)
+            response = coalition.as_role(*caller).request(method, path.format(id=object_id), json=payload(body, coalition, target_partner))
             checked += 1
             expected = expected_statuses(caller, target_partner, endpoint, holder)
             if response.status_code not in expected:
@@ -231,11 +308,15 @@ def visible_partners(caller_partner, role, tenancy):
     ("/api/v1/partners", "partner.list", lambda item: item["id"]),
     ("/api/v1/programs", "program.list", lambda item: item["partner_id"]),
     ("/api/v1/mentors", "mentor.list", lambda item: item["partner_id"]),
+    ("/api/v1/groups", "group.list", lambda item: item["partner_id"]),
+    ("/api/v1/mentees", "mentee.list", lambda item: item["partner_id"]),
 ])
 def test_lists_show_only_what_the_tenancy_rule_reaches(coalition, path, action, partner_of):
     for partner in PARTNERS:
         coalition.new_program(partner)
         coalition.new_mentor(partner)
+        coalition.new_mentee(partner)
+        coalition.new_group(partner)
     label_of = {pid: label for label, pid in coalition.partners.items()}
     for caller in CALLERS:
         response = coalition.as_role(*caller).get(path, params={"limit": 200})
@@ -294,7 +375,7 @@ def test_every_object_endpoint_refuses_bad_keys_with_401(coalition, credential, 
         assert holder.request("DELETE", f"/api/v1/keys/{issued['id']}").status_code == 200
         time.sleep(1)  # the lock-out reaches every gateway process within a second
     for name, method, path, _, _, body, _ in ENDPOINTS:
-        response = client.request(method, path.format(id=coalition.partners["A"]), json=body() if body else None)
+        response = client.request(method, path.format(id=coalition.partners["A"]), json=payload(body, coalition, "A"))
         assert response.status_code == 401, (name, response.status_code)
         assert response.headers["Content-Type"] == "application/problem+json"
 

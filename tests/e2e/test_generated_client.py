@@ -7,6 +7,7 @@ import os
 import pkgutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import attrs
@@ -60,7 +61,24 @@ def get_operations(package):
             yield module, urllib.parse.unquote(built["url"]), names
 
 
-def test_a_generated_client_parses_every_get_with_nested_objects_typed(client_package, api, admin_key, demo):
+def proposal(platform, partner_id):
+    """A proposal with an explanation, as a matching run writes it."""
+    import datetime
+
+    from coalition_common.ids import new_id, utcnow
+
+    run_id, now = new_id(), utcnow()
+    member = {"mentee_id": new_id(), "score": 1.5, "breakdown": {"occupation": 1.0, "waiting_time": 0.5}, "criteria": ["same ISCO-08 unit group 2142"]}
+    platform.database("matching").groups.insert_one({
+        "_id": f"{run_id}-0001", "program_id": new_id(), "partner_id": partner_id, "run_id": run_id, "mentor_id": new_id(),
+        "mentor_partner_id": partner_id, "mentee_ids": [member["mentee_id"]], "rule_set": "engineering", "score": 1.5,
+        "common": {"language": "en", "slot": "tue_evening", "mode": "virtual", "region": None}, "members": [member],
+        "status": "proposed", "approvals": [], "reserved": False, "expires_at": now + datetime.timedelta(days=14), "version": 1,
+        "created_at": now, "outbox": []})
+    return f"{run_id}-0001"
+
+
+def test_a_generated_client_parses_every_get_with_nested_objects_typed(client_package, api, admin_key, demo, platform):
     lucia = api(next(c["key"] for c in demo if "partner_admin" in c["roles"]))
     me = lucia.get("/api/v1/me").json()
     ids = {
@@ -75,12 +93,30 @@ def test_a_generated_client_parses_every_get_with_nested_objects_typed(client_pa
     imported = lucia.post("/api/v1/mentors/imports", data=template.encode(), headers={"Content-Type": "text/csv"})
     assert imported.status_code in (200, 201, 202), imported.text
     ids["import_id"] = imported.json()["id"]
+    ids["group_id"] = proposal(platform, me["partner"]["id"])
+    # A real run (of a programme with no waiting mentees), read once it has a result.
+    started = lucia.post(f"/api/v1/programs/{ids['program_id']}/matching-runs")
+    assert started.status_code == 202, started.text
+    ids["run_id"] = started.json()["id"]
+    for _ in range(120):
+        if lucia.get(f"/api/v1/matching-runs/{ids['run_id']}").json()["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.5)
+    ids["mentee_id"] = next(m["id"] for m in lucia.get("/api/v1/mentees").json()["items"])
+    mentee_template = lucia.get("/api/v1/mentees/imports/template").text
+    ids["mentee_import_id"] = lucia.post("/api/v1/mentees/imports", data=mentee_template.encode(), headers={"Content-Type": "text/csv"}).json()["id"]
     client = client_package.AuthenticatedClient(base_url=api().base_url, token=admin_key)
     # The partner's own mentor records and files are its staff's alone, not the coalition admin's.
     partner_client = client_package.AuthenticatedClient(base_url=api().base_url, token=next(c["key"] for c in demo if "partner_admin" in c["roles"]))
     partner_only = {"/api/v1/mentors/{mentor_id}/sharing", "/api/v1/mentors/imports/{import_id}",
-                    "/api/v1/mentors/imports/template", "/api/v1/mentors/export.csv"}
-    csv_answers = {"/api/v1/mentors/imports/template", "/api/v1/mentors/export.csv"}
+                    "/api/v1/groups", "/api/v1/groups/{group_id}",
+                    # Matching a programme is its own partner's business.
+                    "/api/v1/programs/{program_id}/matching-settings", "/api/v1/matching-runs/{run_id}",
+                    "/api/v1/mentors/imports/template", "/api/v1/mentors/export.csv",
+                    # Mentees are their own partner's runners' alone.
+                    "/api/v1/mentees", "/api/v1/mentees/{mentee_id}", "/api/v1/mentees/imports/{mentee_import_id}",
+                    "/api/v1/mentees/imports/template"}
+    csv_answers = {"/api/v1/mentors/imports/template", "/api/v1/mentors/export.csv", "/api/v1/mentees/imports/template"}
     tried = []
     for module, url, names in get_operations(client_package):
         arguments = {name: ids[name] for name in names if name in ids}
@@ -88,7 +124,7 @@ def test_a_generated_client_parses_every_get_with_nested_objects_typed(client_pa
         tried.append(url)
         assert response.status_code == 200, (url, response.status_code, response.content[:300])
         if url in csv_answers:
-            assert response.content.decode("utf-8-sig").splitlines()[0].startswith("external_id"), url
+            assert response.content.decode("utf-8-sig").splitlines()[0].startswith(("external_id", "given_name")), url
             continue
         assert attrs.has(type(response.parsed)), (url, type(response.parsed))
         assert untyped(response.parsed) == [], url

@@ -12,12 +12,12 @@ import pytest
 from coalition_common.identity import operator
 
 from harness import wait_for
+from profiles import mentee_profile
 from profiles import mentor_profile
 
 pytestmark = pytest.mark.e2e
 
-MENTEE = {"given_name": "Hook", "family_name": "Test", "email": "hook.test@mail.example", "occupation": "2142",
-          "region": "CA-ON", "consent_to_share": True}
+MENTEE = mentee_profile(given_name="Hook", family_name="Test", email="hook.test@mail.example", target_occupation="2142", region="CA-ON")
 
 
 class Receiver:
@@ -64,6 +64,13 @@ def verify(secret, headers, body):
     return hmac.compare_digest(expected, parts["v1"]) and abs(time.time() - int(parts["t"])) < 300
 
 
+def enrol_new_mentee(platform, coordinator):
+    """A mentee taken in and enrolled in a new programme of the coordinator's partner: one mentee.enrolled."""
+    program = platform.rpc("registry", "create_program", {"name": "Webhook cohort", "start_date": "2027-01-11"}, identity=coordinator)
+    mentee = platform.rpc("matching", "create_mentee", MENTEE, identity=coordinator)
+    return platform.rpc("matching", "enrol_mentee", mentee["id"], program["id"], identity=coordinator)
+
+
 def test_signed_delivery_of_own_events_and_nothing_else(platform, api, demo, webhook_tls):
     receiver = Receiver(webhook_tls)
     try:
@@ -78,8 +85,8 @@ def test_signed_delivery_of_own_events_and_nothing_else(platform, api, demo, web
         stored = platform.database("registry").webhooks.find_one({"_id": webhook["id"]})
         assert "secret" not in stored and webhook["secret"] not in repr(stored)  # encrypted at rest
 
-        other = platform.rpc("matching", "enrol_mentee", MENTEE, identity=operator("webhook-test", ("coordinator",), employer_id))
-        own = platform.rpc("matching", "enrol_mentee", MENTEE, identity=operator("webhook-test", ("coordinator",), ngo_id))
+        other = enrol_new_mentee(platform, operator("webhook-test", ("coordinator",), employer_id))
+        own = enrol_new_mentee(platform, operator("webhook-test", ("coordinator",), ngo_id))
 
         wait_for(lambda: receiver.received, timeout=30, message="a webhook delivery")
         time.sleep(3)  # anything else that was going to arrive has had its chance
@@ -89,7 +96,7 @@ def test_signed_delivery_of_own_events_and_nothing_else(platform, api, demo, web
         assert delivery["headers"]["X-Coalition-Event"] == "mentee.enrolled"
         event = json.loads(delivery["body"])
         assert event["type"] == "mentee.enrolled"
-        assert event["data"] == {"mentee_id": own["id"], "partner_id": ngo_id}
+        assert event["data"] == {"mentee_id": own["id"], "partner_id": ngo_id, "program_id": own["program_id"]}
         assert other["id"] not in delivery["body"]
         for personal in ("Hook", "hook.test@mail.example", "2142", "CA-ON"):
             assert personal not in delivery["body"]

@@ -19,8 +19,9 @@ from harness import AMQP_PORT, MONGO_URI, ROOT, RUN_ID, free_port, rabbitmqctl, 
 
 pytestmark = pytest.mark.service
 
-MENTEE = {"given_name": "Test", "family_name": "Mentee", "email": "mentee@example.org", "occupation": "2142",
-          "region": "CA-ON", "consent_to_share": True}
+MENTEE = {"given_name": "Test", "family_name": "Mentee", "country_trained": "SY", "occupation": "2142", "target_occupation": "2142",
+          "years_experience": 4, "credential_recognition": "in_progress", "languages": [{"code": "en", "level": "B2"}],
+          "region": "CA-ON", "modes": ["virtual"], "consent": {"version": "2026-1", "given_at": "2026-01-10T09:00:00+00:00"}}
 
 
 def coordinator(partner_id):
@@ -32,12 +33,24 @@ def enrolled_facts(platform):
     return platform.database("reporting").facts.count_documents({"type": "mentee.enrolled"})
 
 
+def admitted_facts(platform):
+    return platform.database("reporting").facts.count_documents({"type": "mentee.admitted"})
+
+
+def admit_new_mentee(platform, partner_id):
+    """Take a mentee in and admit them: one mentee.admitted event. Returns the mentee's id."""
+    caller = coordinator(partner_id)
+    mentee = platform.rpc("matching", "create_mentee", dict(MENTEE, email=f"{uuid.uuid4().hex[:12]}@mentee.example"), identity=caller)
+    platform.rpc("matching", "admit_mentee", mentee["id"], {}, identity=caller)
+    return mentee["id"]
+
+
 def test_events_published_before_the_consumer_first_starts_are_kept(platform_factory):
     early = platform_factory("early", ("matching",))
     for _ in range(3):
-        early.rpc("matching", "enrol_mentee", MENTEE, identity=coordinator("partner-early"))
+        admit_new_mentee(early, "partner-early")
     early.start("reporting")
-    wait_for(lambda: enrolled_facts(early) == 3, message="3 facts from events sent before reporting existed")
+    wait_for(lambda: admitted_facts(early) == 3, message="3 facts from events sent before reporting existed")
 
 
 def test_killing_the_consumer_mid_stream_loses_nothing_and_doubles_nothing(platform_factory):
@@ -47,7 +60,7 @@ def test_killing_the_consumer_mid_stream_loses_nothing_and_doubles_nothing(platf
 
     def enrol_all():
         for _ in range(total):
-            enrolled.append(stream.rpc("matching", "enrol_mentee", MENTEE, identity=coordinator("partner-kill"))["id"])
+            enrolled.append(admit_new_mentee(stream, "partner-kill"))
 
     producer = threading.Thread(target=enrol_all)
     producer.start()
@@ -56,9 +69,9 @@ def test_killing_the_consumer_mid_stream_loses_nothing_and_doubles_nothing(platf
     producer.join(timeout=120)
     assert len(enrolled) == total
     stream.start("reporting")
-    wait_for(lambda: enrolled_facts(stream) >= total, timeout=60, message=f"{total} facts")
+    wait_for(lambda: admitted_facts(stream) >= total, timeout=60, message=f"{total} facts")
     time.sleep(1)
-    facts = list(stream.database("reporting").facts.find({"type": "mentee.enrolled"}))
+    facts = list(stream.database("reporting").facts.find({"type": "mentee.admitted"}))
     assert len(facts) == total
     assert len({f["_id"] for f in facts}) == total
 
@@ -79,7 +92,7 @@ def test_an_event_stranded_in_the_outbox_by_a_crash_is_relayed(platform_factory)
     event_id = uuid.uuid4().hex
     # What a crash between the mentee write and the publish leaves behind.
     relay.database("matching").mentees.insert_one({
-        "_id": uuid.uuid4().hex, "partner_id": "p-relay", "status": "waiting", **MENTEE,
+        "_id": uuid.uuid4().hex, "partner_id": "p-relay", "status": "waiting", "version": 1, **MENTEE,
         "outbox": [{"event_id": event_id, "type": "mentee.enrolled", "created_at": datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=30),
                     "payload": {"mentee_id": "m-relay", "partner_id": "p-relay", "isco_major": "2", "region": "CA-ON"}}],
     })

@@ -72,10 +72,10 @@ def test_exactly_the_listed_services_dispatch_events():
 
 
 def test_a_publisher_with_an_unsubscribed_type_refuses_to_start(monkeypatch):
-    monkeypatch.setitem(topology.PUBLISHES, "matching", ("mentee.enrolled", "mentee.withdrawn"))
+    monkeypatch.setitem(topology.PUBLISHES, "matching", ("mentee.enrolled", "mentee.unheard_of"))
     dispatcher = DeclaringEventDispatcher()
     dispatcher.container = types.SimpleNamespace(service_name="matching")
-    with pytest.raises(TopologyError, match="mentee.withdrawn"):
+    with pytest.raises(TopologyError, match="mentee.unheard_of"):
         dispatcher.setup()
 
 

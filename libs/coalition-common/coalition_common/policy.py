@@ -22,6 +22,7 @@ POOL = "own partner in full; other charter partners' consenting mentors, pooled 
 # A coalition admin allowed an action acts on every partner's objects, whatever the rule above,
 # except under POOL: there the admin is one more partner that has joined, and sees pooled fields.
 INTERNAL = "platform processes only"
+REFERENCE = "reference data shipped with the platform, the same for every partner"
 
 ALL = ROLES
 MENTOR_READERS = ("coalition_admin", "partner_admin", "coordinator", "recruiter")
@@ -89,8 +90,32 @@ POLICY = {
     "mentor.reserve": Rule(RUNNERS, POOL),
     "mentor.confirm": Rule(RUNNERS, POOL),
     "mentor.release": Rule(RUNNERS, POOL),
+    # The mentors a matching run may use, in the engine's fields (no personal data), for the
+    # programme's partner: the matching service asks on behalf of the coordinator who started the run.
+    "mentor.candidates": Rule(RUNNERS, POOL),
+    # Mentees belong to the partner that took them in: its programme runners only, and no hub
+    # analyst or coalition admin sees a person. Enrolment puts one in the partner's own programme.
+    "mentee.list": Rule(RUNNERS, OWN),
+    "mentee.read": Rule(RUNNERS, OWN),
+    "mentee.create": Rule(RUNNERS, OWN),
+    "mentee.update": Rule(RUNNERS, OWN),
+    "mentee.admit": Rule(RUNNERS, OWN),
+    "mentee.withdraw": Rule(RUNNERS, OWN),
+    "mentee.erase": Rule(RUNNERS, OWN),
+    "mentee.import": Rule(RUNNERS, OWN),
     "mentee.enrol": Rule(RUNNERS, OWN),
+    # Review of proposals (four eyes): the programme's own partner only, whoever's mentor it is.
+    "group.list": Rule(RUNNERS, OWN),
+    "group.read": Rule(RUNNERS, OWN),
+    "group.approve": Rule(RUNNERS, OWN),
+    "group.reject": Rule(RUNNERS, OWN),
+    "group.edit": Rule(RUNNERS, OWN),
     "metrics.counts": Rule(("coalition_admin", "analyst"), COALITION),
+    # Matching runs and their settings: the programme's own partner's staff only.
+    "matching.settings": Rule(RUNNERS, OWN),
+    "matching.run": Rule(RUNNERS, OWN),
+    "matching.read": Rule(RUNNERS, OWN),
+    "matching.rule_sets": Rule(PROGRAM_READERS, REFERENCE),
     # Platform principals only: key resolution, enrolment, admin bootstrap, seeding checks.
     "platform.authenticate": Rule((PLATFORM,), INTERNAL),
     "platform.enrol": Rule((PLATFORM,), INTERNAL),

@@ -12,7 +12,8 @@ PUBLISHES = {
     "registry": ("partner.registered", "charter.accepted"),
     "mentor_bank": ("mentor.registered", "mentor.activated", "mentor.paused", "mentor.retired", "mentor.erased",
                     "mentor.consent_changed", "mentor.screening_expired"),
-    "matching": ("mentee.enrolled",),
+    "matching": ("mentee.enrolled", "mentee.admitted", "mentee.withdrawn", "mentee.erased",
+                 "group.approved", "matching.completed", "group.proposed"),
 }
 
 # (source service, event type, consuming service, handler method).
@@ -26,6 +27,15 @@ SUBSCRIPTIONS = [
     ("mentor_bank", "mentor.consent_changed", "reporting", "record_mentor_consent_changed"),
     ("mentor_bank", "mentor.screening_expired", "reporting", "record_mentor_screening_expired"),
     ("matching", "mentee.enrolled", "reporting", "record_mentee_enrolled"),
+    ("matching", "mentee.admitted", "reporting", "record_mentee_admitted"),
+    ("matching", "mentee.withdrawn", "reporting", "record_mentee_withdrawn"),
+    ("matching", "mentee.erased", "reporting", "record_mentee_erased"),
+    ("matching", "matching.completed", "reporting", "record_matching_completed"),
+    ("matching", "group.proposed", "reporting", "record_group_proposed"),
+    ("matching", "group.approved", "reporting", "record_group_approved"),
+    # A mentee who leaves while proposed leaves the proposal (matching.groups.leave_proposal).
+    ("matching", "mentee.withdrawn", "matching", "leave_proposal_on_withdrawal"),
+    ("matching", "mentee.erased", "matching", "leave_proposal_on_erasure"),
     ("matching", "mentee.enrolled", "registry", "queue_webhook_mentee_enrolled"),
     ("mentor_bank", "mentor.registered", "registry", "queue_webhook_mentor_registered"),
     ("registry", "charter.accepted", "mentor_bank", "record_charter_accepted"),

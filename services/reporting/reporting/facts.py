@@ -17,7 +17,20 @@ FACT_FIELDS = {
     "mentor.erased": ("partner_id",),
     "mentor.consent_changed": ("partner_id", "scope"),
     "mentor.screening_expired": ("partner_id",),
-    "mentee.enrolled": ("partner_id", "isco_major", "region"),
+    # Mentees as mentors: programme, codes and times, never the mentee's id (one enrolled fact per
+    # enrolment already counts them, and erasure leaves the facts alone).
+    "mentee.enrolled": ("partner_id", "program_id", "isco_major", "region"),
+    # Quality criterion 6: the time from application to the admission decision.
+    "mentee.admitted": ("partner_id", "program_id", "days_to_admission"),
+    "mentee.withdrawn": ("partner_id", "program_id", "reason", "from_status"),
+    "mentee.erased": ("partner_id", "program_id", "from_status"),
+    # A matching run's counts and quality, by programme; no person's id.
+    "matching.completed": ("partner_id", "program_id", "mentees", "mentors", "groups", "placed", "objective", "bound"),
+    # Organisations only, as group.approved: the mentee ids the event carries are dropped here.
+    "group.proposed": ("partner_id", "program_id", "mentor_partner_id", "pooled", "group_size"),
+    # Organisations only: the programme's partner and the mentor's, so pooled matches (the two
+    # differ) can be counted; no person's id, not even a pseudonymous one.
+    "group.approved": ("partner_id", "program_id", "mentor_partner_id", "pooled", "group_size"),
 }
 
 
@@ -43,4 +56,7 @@ def coalition_counts(database, partner_id=None):
     match = [{"$match": {"partner_id": partner_id}}] if partner_id else []
     for row in database.facts.aggregate(match + [{"$group": {"_id": "$type", "count": {"$sum": 1}}}]):
         counts[row["_id"]] = row["count"]
+    # Groups whose mentor came from another partner than the programme's: what pooling earned.
+    counts["group.approved.pooled"] = database.facts.count_documents(
+        {"type": "group.approved", "pooled": True, **({"partner_id": partner_id} if partner_id else {})})
     return counts

@@ -50,6 +50,30 @@ class ReportingService(HealthEntrypoints):
     def record_mentee_enrolled(self, event):
         facts.record(self.database, "mentee.enrolled", event)
 
+    @reliable_event_handler("matching", "mentee.admitted")
+    def record_mentee_admitted(self, event):
+        facts.record(self.database, "mentee.admitted", event)
+
+    @reliable_event_handler("matching", "mentee.withdrawn")
+    def record_mentee_withdrawn(self, event):
+        facts.record(self.database, "mentee.withdrawn", event)
+
+    @reliable_event_handler("matching", "mentee.erased")
+    def record_mentee_erased(self, event):
+        facts.record(self.database, "mentee.erased", event)
+
+    @reliable_event_handler("matching", "matching.completed")
+    def record_matching_completed(self, event):
+        facts.record(self.database, "matching.completed", event)
+
+    @reliable_event_handler("matching", "group.proposed")
+    def record_group_proposed(self, event):
+        facts.record(self.database, "group.proposed", event)
+
+    @reliable_event_handler("matching", "group.approved")
+    def record_group_approved(self, event):
+        facts.record(self.database, "group.approved", event)
+
     @api("metrics.counts")
     def coalition_counts(self, partner_id=None):
         return facts.coalition_counts(self.database, partner_id if isinstance(partner_id, str) else None)
