@@ -16,7 +16,7 @@ from coalition_common.ids import new_id, utcnow
 from matching import groups, mentees, rules
 
 from harness import wait_for
-from profiles import make_ready, mentor_profile
+from profiles import CONSENT, make_ready, mentor_profile
 
 pytestmark = pytest.mark.service
 
@@ -365,3 +365,87 @@ def test_an_approval_racing_a_mentor_swap_holds_a_place_of_the_groups_mentor_onl
         assert isinstance(outcomes[1], Conflict) == (group["mentor_id"] == first_mentor)  # a swap after it was refused
     else:  # the swap won: the approval answered 409 having held nothing
         assert isinstance(outcomes[0], Conflict) and group["mentor_id"] == second_mentor and partner.holds(second_mentor) == []
+
+
+def test_a_pooled_mentors_proposal_is_rescored_and_shown_without_any_trace_of_preference_matching(services):
+    # The partner knows what its mentees asked for, so a preference met would reveal another
+    # partner's mentor's gender and age band (which the mentor bank never shows to it).
+    ours, theirs = Partner(services, "pool-a"), Partner(services, "pool-b")
+    for partner in (ours, theirs):
+        services.rpc("registry", "accept_charter", partner.id, {"version": "2026-1"},
+                     identity=operator("review-test", ("partner_admin",), partner.id))
+    pooled = theirs.mentor()
+    services.rpc("mentor_bank", "change_sharing", pooled, CONSENT, identity=theirs.recruiter)
+    wait_for(lambda: _sees(ours, pooled), message="the pooled mentor visible to the other partner")
+    team = ours.mentees(3, preferences={"mentor_gender": "woman", "mentor_age_band": "40-49"})
+    group_id = ours.proposal(ours.mentor(), team)
+    assert all("preferences" in member["breakdown"] for member in ours.rpc(ours.alice, "read_group", group_id)["members"])
+
+    swapped = ours.rpc(ours.alice, "swap_mentor", group_id, {"mentor_id": pooled})
+    assert swapped["mentor_partner_id"] == theirs.id
+    for answer in (swapped, ours.rpc(ours.alice, "read_group", group_id), ours.group(group_id)):
+        assert all("preferences" not in member["breakdown"] for member in answer["members"])
+        assert "preferred" not in repr(answer["members"])
+        assert answer["score"] == pytest.approx(sum(m["score"] for m in answer["members"]), abs=1e-3)
+
+    # A pooled proposal stored with preference points (as before they were withheld) is shown without them.
+    trace = [dict(m, score=m["score"] + 0.5, breakdown=dict(m["breakdown"], preferences=0.5),
+                  criteria=m["criteria"] + ["preferred mentor gender"]) for m in ours.group(group_id)["members"]]
+    ours.database.groups.update_one({"_id": group_id}, {"$set": {"members": trace, "score": sum(m["score"] for m in trace)}})
+    shown = ours.rpc(ours.alice, "read_group", group_id)
+    assert "preferred" not in repr(shown) and all("preferences" not in m["breakdown"] for m in shown["members"])
+    assert shown["score"] == pytest.approx(swapped["score"], abs=1e-3)
+
+
+def _sees(partner, mentor_id):
+    try:
+        return partner.services.rpc("mentor_bank", "matching_candidate", mentor_id, identity=partner.alice)
+    except NotFound:
+        return None
+
+
+def test_a_second_approval_is_refused_while_a_member_left_unnoticed_or_the_proposal_is_too_small(partner):
+    team = partner.mentees(4)
+    group_id = partner.proposal(partner.mentor(), team)
+    partner.rpc(partner.alice, "approve_group", group_id)
+    # Withdrawn between the run's move and its insert: no handler took them out of the proposal.
+    partner.database.mentees.update_one({"_id": team[0]}, {"$set": {"status": "withdrawn"}, "$inc": {"version": 1}})
+    with pytest.raises(Conflict) as left:
+        partner.rpc(partner.bob, "approve_group", group_id)
+    assert any(message.startswith(team[0]) for message in left.value.errors["mentee_ids"])
+    assert partner.group(group_id)["status"] == "proposed"
+
+    # Taken out since, the proposal is below the programme's minimum of 3.
+    smaller = partner.mentees(3)
+    small_id = partner.proposal(partner.mentor(), smaller)
+    partner.rpc(partner.alice, "approve_group", small_id)
+    groups.leave_proposal(partner.database, smaller[0])
+    partner.database.mentees.update_one({"_id": smaller[0]}, {"$set": {"status": "withdrawn"}, "$inc": {"version": 1}})
+    with pytest.raises(Conflict) as too_small:
+        partner.rpc(partner.bob, "approve_group", small_id)
+    assert too_small.value.errors["mentee_ids"][0].startswith("group_size:")
+    assert partner.group(small_id)["status"] == "proposed"
+    assert set(partner.statuses(smaller[1:]).values()) == {("proposed", small_id)}
+
+
+def test_a_move_whose_mentee_was_withdrawn_meanwhile_is_undone_with_409(services, partner, monkeypatch):
+    run_id = new_id()
+    into_team = partner.mentees(3)
+    into = partner.proposal(partner.mentor(capacity=1), into_team, run_id=run_id, n=1)
+    source_team = partner.mentees(4)
+    source = partner.proposal(partner.mentor(capacity=1), source_team, run_id=run_id, n=2)
+    bank = groups.Services(lambda service, method, *args, identity, timeout=None:
+                           services.rpc(service, method, *args, identity=identity), partner.alice)
+    move_status = mentees.move_status
+
+    def withdrawn_first(database, mentee_id, *args, **kwargs):
+        move_status(database, mentee_id, ("proposed",), "withdrawn")
+        return move_status(database, mentee_id, *args, **kwargs)
+
+    monkeypatch.setattr(mentees, "move_status", withdrawn_first)
+    with pytest.raises(Conflict) as refused:
+        groups.move_mentee(partner.database, partner.alice, bank, into, {"mentee_id": source_team[0], "from_group_id": source})
+    assert "mentee_id" in refused.value.errors
+    assert partner.group(into)["mentee_ids"] == into_team  # the target as it was
+    assert partner.group(source)["mentee_ids"] == source_team[1:]  # the withdrawn mentee is in neither
+    assert partner.statuses([source_team[0]])[source_team[0]][0] == "withdrawn"

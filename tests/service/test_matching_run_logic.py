@@ -412,3 +412,154 @@ def test_a_run_sends_the_programmes_settings_to_the_engine(database):
                                     "weights": {}, "time_limit_seconds": 7, "seed": 0}
     assert all(not set(m) & set(PERSONAL) for m in instance["mentees"])
     assert instance["mentors"] == coalition.mentors
+
+
+def preference_engine(instance, on_progress, time_limit_seconds):
+    """in_order_engine's groups, each member's score with 0.5 preference points in it."""
+    result = in_order_engine()(instance, on_progress, time_limit_seconds)
+    for group in result["groups"]:
+        group["members"] = [dict(member, score=1.5, breakdown={"occupation": 1.0, "preferences": 0.5},
+                                 criteria=["same ISCO unit group 2142", "preferred mentor gender", "preferred mentor age band"])
+                            for member in group["members"]]
+        group["score"] = 1.5 * len(group["members"])
+    return result
+
+
+def test_a_pooled_mentors_group_is_stored_and_shown_without_any_trace_of_preference_matching(database):
+    # The partner knows what its mentees asked for: a preference met would reveal the gender and
+    # age band of another partner's mentor. Its own mentor's group keeps the preference points.
+    coalition, dispatch = Coalition(), Recorded()
+    partner, other = new_id(), new_id()
+    program = coalition.program(partner)
+    own_mentor, pooled_mentor = coalition.mentor(partner), coalition.mentor(other)
+    waiting(database, partner, program["id"], 8)
+    started = runs.start_run(database, coalition, coordinator(partner), program["id"])
+    finish(database, coalition, dispatch, preference_engine)
+
+    result = runs.read_run(database, coordinator(partner), started["id"])["result"]
+    stored_items = [item for chunk in database.matching_run_results.find({"run_id": started["id"], "kind": "groups"})
+                    for item in chunk["items"]]
+    proposals = list(database.groups.find({"run_id": started["id"]}))
+    for where in (result["groups"], stored_items, proposals):
+        own = next(g for g in where if g["mentor_id"] == own_mentor["id"])
+        pooled = next(g for g in where if g["mentor_id"] == pooled_mentor["id"])
+        assert own["score"] == 6.0 and all(m["breakdown"]["preferences"] == 0.5 and m["score"] == 1.5 for m in own["members"])
+        assert all("preferred mentor gender" in m["criteria"] for m in own["members"])
+        assert pooled["score"] == 4.0 and all(m["score"] == 1.0 for m in pooled["members"])
+        assert "preferred" not in repr(pooled) and "preferences" not in repr(pooled)
+
+
+def _dies_on(monkeypatch, number):
+    """write_group raising at the `number`-th group, after the groups before it were written."""
+    write_group, seen = runs.write_group, []
+
+    def dying(*args):
+        seen.append(args[3]["id"])
+        if len(seen) == number:
+            raise ConnectionError("the instance died")
+        return write_group(*args)
+
+    monkeypatch.setattr(runs, "write_group", dying)
+    return write_group
+
+
+def _stale(database, run_id):
+    stale = utcnow() - runs.LEASE - datetime.timedelta(seconds=1)
+    database.matching_run_claims.update_many({"run_id": run_id}, {"$set": {"renewed_at": stale}})
+
+
+def test_a_resumed_run_keeps_a_proposal_written_before_it_even_if_members_left_since(database, monkeypatch):
+    from matching import groups
+    coalition, dispatch = Coalition(), Recorded()
+    partner = new_id()
+    program = coalition.program(partner, group_size_min=3, group_size_max=3)
+    coalition.mentor(partner)
+    coalition.mentor(partner)
+    ids = waiting(database, partner, program["id"], 6)
+    started = runs.start_run(database, coalition, coordinator(partner), program["id"])
+    write_group = _dies_on(monkeypatch, 2)
+    runs.run_pending(database, coalition, dispatch, in_order_engine())
+    monkeypatch.setattr(runs, "write_group", write_group)
+    first = f"{started['id']}-0001"
+    assert database.groups.find_one({"_id": first})["mentee_ids"] == ids[:3]
+    mentees.move_status(database, ids[0], ("proposed",), "withdrawn")  # and review's handler takes them out
+    groups.leave_proposal(database, ids[0])
+    _stale(database, started["id"])
+    runs.run_pending(database, coalition, dispatch, in_order_engine())
+
+    assert runs.read_run(database, coordinator(partner), started["id"])["status"] == "completed"
+    written = database.groups.find_one({"_id": first})
+    assert written["status"] == "proposed" and written["mentee_ids"] == ids[1:3]
+    assert {m["_id"]: (m["status"], m["group_id"]) for m in database.mentees.find({"_id": {"$in": ids[1:3]}})} == \
+        {m: ("proposed", first) for m in ids[1:3]}
+
+
+def test_a_mentee_withdrawn_between_their_move_and_the_proposals_insert_leaves_it(database, monkeypatch):
+    from matching import groups
+    coalition, dispatch = Coalition(), Recorded()
+    partner = new_id()
+    program = coalition.program(partner, group_size_min=3, group_size_max=4)
+    coalition.mentor(partner)
+    ids = waiting(database, partner, program["id"], 4)
+    move_status = mentees.move_status
+
+    def withdrawn_right_after_the_last_move(database_, mentee_id, *args, **kwargs):
+        moved = move_status(database_, mentee_id, *args, **kwargs)
+        if mentee_id == ids[3] and kwargs.get("group_id"):
+            move_status(database, ids[0], ("proposed",), "withdrawn")
+            assert groups.leave_proposal(database, ids[0]) == []  # the handler: no proposal lists them yet
+        return moved
+
+    monkeypatch.setattr(mentees, "move_status", withdrawn_right_after_the_last_move)
+    started = runs.start_run(database, coalition, coordinator(partner), program["id"])
+    finish(database, coalition, dispatch, in_order_engine())
+    run = runs.read_run(database, coordinator(partner), started["id"])
+    assert run["status"] == "completed"
+    assert database.groups.find_one({"_id": f"{started['id']}-0001"})["mentee_ids"] == ids[1:]
+    assert {u["mentee_id"]: u["reason"] for u in run["result"]["unplaced"]} == {ids[0]: runs.WITHDRAWN}
+
+
+def test_a_run_given_up_after_storing_its_result_lets_the_mentees_of_unwritten_proposals_wait_again(database, monkeypatch):
+    coalition, dispatch = Coalition(), Recorded()
+    partner = new_id()
+    program = coalition.program(partner, group_size_min=2, group_size_max=2)
+    coalition.mentor(partner)
+    coalition.mentor(partner)
+    ids = waiting(database, partner, program["id"], 4)
+    started = runs.start_run(database, coalition, coordinator(partner), program["id"])
+    write_group = runs.write_group
+
+    def dies_after_moving_the_second_groups_mentees(database_, dispatch_, run, group, minimum):
+        if group["id"].endswith("-0002"):
+            for mentee_id in group["mentee_ids"]:
+                mentees.move_status(database_, mentee_id, ("waiting",), "proposed", group_id=group["id"])
+            raise ConnectionError("the instance died")
+        return write_group(database_, dispatch_, run, group, minimum)
+
+    monkeypatch.setattr(runs, "write_group", dies_after_moving_the_second_groups_mentees)
+    for _ in range(runs.MAX_ATTEMPTS + 1):
+        runs.run_pending(database, coalition, dispatch, in_order_engine())
+        _stale(database, started["id"])
+    assert runs.read_run(database, coordinator(partner), started["id"])["status"] == "failed"
+    statuses = {m["_id"]: (m["status"], m["group_id"]) for m in database.mentees.find({"_id": {"$in": ids}})}
+    assert statuses == {ids[0]: ("proposed", f"{started['id']}-0001"), ids[1]: ("proposed", f"{started['id']}-0001"),
+                        ids[2]: ("waiting", None), ids[3]: ("waiting", None)}
+
+
+def test_a_mentee_re_enrolled_elsewhere_while_the_run_solved_is_not_proposed(database):
+    coalition, dispatch = Coalition(), Recorded()
+    partner = new_id()
+    program = coalition.program(partner, group_size_min=2, group_size_max=3)
+    coalition.mentor(partner)
+    ids = waiting(database, partner, program["id"], 3)
+    solve = in_order_engine()
+
+    def re_enrolled_while_solving(instance, on_progress, time_limit_seconds):
+        result = solve(instance, on_progress, time_limit_seconds)
+        database.mentees.update_one({"_id": ids[0]}, {"$set": {"program_id": new_id()}, "$inc": {"version": 1}})
+        return result
+
+    started = runs.start_run(database, coalition, coordinator(partner), program["id"])
+    finish(database, coalition, dispatch, re_enrolled_while_solving)
+    assert database.groups.find_one({"_id": f"{started['id']}-0001"})["mentee_ids"] == ids[1:]
+    assert database.mentees.find_one({"_id": ids[0]})["status"] == "waiting"

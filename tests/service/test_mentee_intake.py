@@ -175,6 +175,11 @@ def test_move_status_and_waiting_of_for_runs_and_review(database):
     mentees.withdraw_mentee(database, COORDINATOR, waiting[1]["id"], {"reason": "other"})
     assert mentees.move_status(database, waiting[1]["id"], ("waiting",), "proposed") is None
     assert [item["id"] for item in mentees.waiting_of(database, PARTNER, program["id"])] == [waiting[2]["id"]]
+    # A run's move names its programme: a mentee re-enrolled elsewhere meanwhile is not proposed into it.
+    assert mentees.move_status(database, waiting[2]["id"], ("waiting",), "proposed", group_id="run3-0001", program_id="f" * 32) is None
+    assert database.mentees.find_one({"_id": waiting[2]["id"]})["status"] == "waiting"
+    moved = mentees.move_status(database, waiting[2]["id"], ("waiting",), "proposed", group_id="run3-0001", program_id=program["id"])
+    assert moved["status"] == "proposed"
 
 
 # --- import ------------------------------------------------------------------------------------

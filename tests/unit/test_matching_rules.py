@@ -120,6 +120,39 @@ def test_preferences_and_communication_support_count_only_when_asked_for():
     assert none["members"][0]["breakdown"]["preferences"] == none["members"][0]["breakdown"]["communication_support"] == 0
 
 
+def test_a_pooled_mentors_explanation_carries_no_trace_of_preference_matching():
+    # The programme's partner knows what its mentees asked for, so a preference met (a criterion,
+    # a breakdown part, or points hidden in a score) would reveal another partner's mentor's
+    # gender and age band.
+    asked = [mentee(id="e1", preferences={"mentor_gender": "woman", "mentor_age_band": "40-49"}),
+             mentee(id="e2", preferences={"mentor_gender": "woman"})]
+    full = rules.explain_group(SETTINGS, mentor(partner_id="p2", gender="woman", age_band="40-49"), asked)
+    assert "preferred mentor gender" in full["members"][0]["criteria"]
+    preference_points = sum(member["breakdown"]["preferences"] for member in full["members"])
+    assert preference_points > 0
+
+    shown = rules.shown_to(full, "p1", "p2")
+    for before, member in zip(full["members"], shown["members"]):
+        assert "preferences" not in member["breakdown"]
+        assert not any("preferred" in criterion for criterion in member["criteria"])
+        assert member["score"] == pytest.approx(before["score"] - before["breakdown"]["preferences"], abs=1e-3)
+        assert member["score"] == pytest.approx(sum(member["breakdown"].values()), abs=1e-9)
+    assert shown["score"] == pytest.approx(full["score"] - preference_points, abs=1e-3)
+    assert shown["score"] == pytest.approx(sum(member["score"] for member in shown["members"]), abs=1e-9)
+    assert "preferred" not in repr(shown) and "preferences" not in repr(shown)
+    # The same as unmet preferences: nothing tells them apart.
+    unmet = rules.shown_to(rules.explain_group(SETTINGS, mentor(partner_id="p2", gender="man", age_band="60+"), asked), "p1", "p2")
+    assert unmet == shown
+    assert rules.shown_to(shown, "p1", "p2") == shown  # idempotent: stored, then shown again
+    assert "preferences" in full["members"][0]["breakdown"]  # the input is left as it was
+
+    # The partner's own mentor: everything stays visible.
+    own = rules.shown_to(full, "p2", "p2")
+    assert own == full
+    assert own["members"][0]["breakdown"]["preferences"] > 0
+    assert "preferred mentor age band" in own["members"][0]["criteria"]
+
+
 def test_an_explanation_adds_up():
     group = rules.explain_group(SETTINGS, mentor(), [mentee(id="e1"), mentee(id="e2", waiting_days=400)])
     for member in group["members"]:

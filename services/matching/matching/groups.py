@@ -8,7 +8,9 @@ A run (matching.runs) writes each proposal as a group document in status `propos
   proposal id = group id); the second confirms the hold, makes the proposal `approved`, moves its
   mentees to `matched` and announces `group.approved`. A mentor taken meanwhile (no place left,
   no longer eligible, no longer shared) fails the approval with 409 naming why: the mentor bank
-  refuses, it never over-books.
+  refuses, it never over-books. The second approval is refused (409) too while a member is no
+  longer `proposed` with the group's id (left unnoticed) or the proposal is below the
+  programme's minimum size.
 - Rejection, and expiry when nobody decided in time: the hold is released and the mentees wait
   again.
 - Edits before the first approval: move a mentee between two proposals of one run, or swap the
@@ -90,7 +92,8 @@ def acting_for(partner_id):
 # --- reading -----------------------------------------------------------------------------------
 
 def view(group):
-    return GroupSchema().dump(public(group))
+    # Also for proposals stored before preference traces were withheld from pooled groups.
+    return GroupSchema().dump(public(rules.shown_to(group, group.get("partner_id"), group.get("mentor_partner_id"))))
 
 
 def _own(identity):
@@ -259,6 +262,7 @@ def approved_event(group):
 def _second_approval(database, bank, group, staff_id, now):
     """Confirm the hold and make the proposal a group. None when only bookkeeping changed
     meanwhile (decide again)."""
+    _still_whole(database, bank, group)
     _confirm(bank, group, now)
     approvals = list(group["approvals"]) + [{"staff_id": staff_id, "at": as_stored(now)}]
     event = outbox_entry("group.approved", approved_event(group))
@@ -274,6 +278,22 @@ def _second_approval(database, bank, group, staff_id, now):
             bank.release(group["_id"])  # rejected or expired meanwhile: the place confirmed above is not theirs
         raise _changed_meanwhile() from None
     return view(_settle_quietly(database, bank, after)), [event]
+
+
+def _still_whole(database, bank, group):
+    """Refuse (409) to make a group of a proposal that a member left unnoticed (withdrawn or erased
+    before the run wrote it), or that is below the programme's minimum size."""
+    found = {m["_id"]: m for m in database.mentees.find({"_id": {"$in": list(group["mentee_ids"])}}, {"status": 1, "group_id": 1})}
+    gone = [mentee_id for mentee_id in group["mentee_ids"]
+            if (found.get(mentee_id) or {}).get("status") != mentees.PROPOSED or (found.get(mentee_id) or {}).get("group_id") != group["_id"]]
+    if gone:
+        raise Conflict("A mentee of the proposal is no longer proposed for it (withdrawn, erased or moved); read it again.",
+                       {"mentee_ids": [f"{mentee_id}: no longer proposed for this group." for mentee_id in gone]})
+    minimum = _settings(database, bank, group)["group_size_min"]
+    if len(group["mentee_ids"]) < minimum:
+        raise Conflict(f"The proposal has {len(group['mentee_ids'])} mentees, fewer than the programme's minimum of {minimum}: "
+                       "reject it.",
+                       {"mentee_ids": [f"group_size: Fewer than the programme's minimum of {minimum}."]})
 
 
 def reject(database, identity, bank, group_id, expected_version=None):
@@ -388,6 +408,12 @@ def _engine_mentor(bank, mentor_id):
         return None
 
 
+def _rescored(chosen, group, mentor, mentees_):
+    """The explanation of `mentor` with `mentees_` as the group's partner may see and keep it
+    (rules.shown_to: no preference trace when the mentor is another partner's)."""
+    return rules.shown_to(rules.explain_group(chosen, mentor, mentees_), group["partner_id"], mentor.get("partner_id"))
+
+
 def _explained(explanation, now):
     """The fields of a group that an explanation (rules.explain_group) gives."""
     return {"mentee_ids": list(explanation["mentee_ids"]), "common": explanation["common"], "rule_set": explanation["rule_set"],
@@ -438,8 +464,8 @@ def move_mentee(database, identity, bank, group_id, payload, expected_version=No
         errors["from_group_id"] = leaving
     if errors:
         raise _refused(errors)
-    into_explained = rules.explain_group(chosen, mentors[target["_id"]], [engine[m] for m in into])
-    left_explained = rules.explain_group(chosen, mentors[source["_id"]], [engine[m] for m in left])
+    into_explained = _rescored(chosen, target, mentors[target["_id"]], [engine[m] for m in into])
+    left_explained = _rescored(chosen, source, mentors[source["_id"]], [engine[m] for m in left])
     # The mentee leaves first, then joins: in between they belong to no proposal, never to two.
     source_after = update_versioned(database.groups, source["_id"], version_of(source), _explained(left_explained, now), what="group")
     try:
@@ -447,8 +473,25 @@ def move_mentee(database, identity, bank, group_id, payload, expected_version=No
     except (Conflict, NotFound):
         _put_back(database, source, source_after, mentee_id)
         raise _changed_meanwhile() from None
-    mentees.move_status(database, mentee_id, (mentees.PROPOSED,), mentees.PROPOSED, group_id=target["_id"])
+    if mentees.move_status(database, mentee_id, (mentees.PROPOSED,), mentees.PROPOSED, group_id=target["_id"]) is None:
+        current = database.mentees.find_one({"_id": mentee_id}, {"status": 1, "group_id": 1}) or {}
+        if current.get("status") != mentees.PROPOSED or current.get("group_id") != target["_id"]:
+            _undo_move(database, source, source_after, target, target_after, mentee_id, current)
+            raise Conflict("The mentee changed meanwhile (withdrawn, erased or changing); the move was undone, read both proposals "
+                           "again.", {"mentee_id": ["Changed meanwhile."]})
     return {"group": view(target_after), "from_group": view(source_after)}
+
+
+def _undo_move(database, source, source_after, target, target_after, mentee_id, current):
+    """The mentee's own move lost (withdrawn or erased meanwhile, or lost races): the target as it
+    was (else the mentee leaves it), and the source as it was if the mentee is still its."""
+    restored = {name: target.get(name) for name in ("mentee_ids", "common", "rule_set", "score", "members")}
+    try:
+        update_versioned(database.groups, target_after["_id"], version_of(target_after), dict(restored, updated_at=utcnow()), what="group")
+    except (Conflict, NotFound):
+        leave_proposal(database, mentee_id, group_id=target["_id"])
+    if current.get("status") == mentees.PROPOSED and current.get("group_id") == source["_id"]:
+        _put_back(database, source, source_after, mentee_id)
 
 
 def _put_back(database, before, after, mentee_id):
@@ -484,18 +527,22 @@ def swap_mentor(database, identity, bank, group_id, payload, expected_version=No
     problems = _messages(rules.group_problems(chosen, mentor, team))
     if problems:
         raise _refused({"mentor_id": problems})
-    explanation = rules.explain_group(chosen, mentor, team)
+    explanation = _rescored(chosen, group, mentor, team)
     changes = dict(_explained(explanation, now), mentor_id=mentor["id"], mentor_partner_id=mentor["partner_id"])
     return view(update_versioned(database.groups, group_id, version_of(group), changes, what="group"))
 
 
 # --- mentees who leave ---------------------------------------------------------------------------
 
-def leave_proposal(database, mentee_id):
-    """A mentee withdrawn or erased leaves the proposal (or group) they were in. The remaining
-    members keep their explanations. Returns the ids of the groups they left."""
+def leave_proposal(database, mentee_id, group_id=None):
+    """A mentee withdrawn or erased leaves the proposal (or group) they were in (given
+    `group_id`, that one only). The remaining members keep their explanations. Returns the ids
+    of the groups they left."""
     left = []
-    for group in list(database.groups.find({"mentee_ids": mentee_id, "status": {"$in": [PROPOSED, APPROVED]}})):
+    query = {"mentee_ids": mentee_id, "status": {"$in": [PROPOSED, APPROVED]}}
+    if group_id is not None:
+        query["_id"] = group_id
+    for group in list(database.groups.find(query)):
         for _ in range(ROUNDS):
             if group is None or mentee_id not in group["mentee_ids"] or group["status"] not in (PROPOSED, APPROVED):
                 break

@@ -265,14 +265,18 @@ def publish(database, mentee_id, events, dispatch):
 
 # --- used by runs (runs.py) and review (groups.py) ---------------------------------------------
 
-def move_status(database, mentee_id, from_statuses, to_status, group_id=None):
+def move_status(database, mentee_id, from_statuses, to_status, group_id=None, program_id=None):
     """Move a mentee from one of `from_statuses` to `to_status`, setting `group_id` (None clears
     it), in one versioned write (coalition_common.revisions). Returns the updated mentee
     document, or None when the mentee is gone, erased, or no longer in one of `from_statuses`
-    (withdrawn or erased meanwhile). Emits nothing: callers decide events."""
+    (withdrawn or erased meanwhile), or, given `program_id`, no longer enrolled in that
+    programme (a run's move: re-enrolled elsewhere while the run solved). Emits nothing:
+    callers decide events."""
     for _ in range(5):
         mentee = database.mentees.find_one({"_id": mentee_id})
         if mentee is None or mentee.get("pending_import") or mentee.get("status") not in tuple(from_statuses):
+            return None
+        if program_id is not None and mentee.get("program_id") != program_id:
             return None
         try:
             return update_versioned(database.mentees, mentee_id, version_of(mentee),

@@ -575,3 +575,33 @@ def explain_group(settings, mentor, mentees, common=None):
             "common": describe_common(cohort, 0, language, slot, mode),
             "rule_set": rule_sets_used[0] if len(rule_sets_used) == 1 else "mixed" if rule_sets_used else rule_set_for(cohort.settings, None),
             "score": round(sum(member["score"] for member in members), 4), "members": members}
+
+
+PREFERENCE_CRITERIA = ("preferred mentor gender", "preferred mentor age band")
+
+
+def shown_to(explanation, partner_id, mentor_partner_id):
+    """The explanation of a group (explain_group's format, or a stored group or run result item)
+    as the programme's partner `partner_id` may see and keep it. When the mentor belongs to
+    another partner (pooled), it carries no trace of preference matching: the mentee's stated
+    preferences would reveal that mentor's gender and age band, which the mentor bank never shows
+    to another partner. So no preference criteria, no `preferences` in a breakdown, and member
+    and group scores without those points (each member's score is the sum of the parts shown,
+    the group's the sum of its members'). The optimiser still honours preferences. The
+    partner's own mentors' explanations are returned unchanged. Idempotent; returns a new dict."""
+    if explanation is None or mentor_partner_id == partner_id:
+        return explanation
+    members = []
+    for member in explanation.get("members") or ():
+        member = dict(member)
+        if "breakdown" in member or "score" in member:
+            parts = {name: value for name, value in (member.get("breakdown") or {}).items() if name != "preferences"}
+            member["breakdown"] = parts
+            member["score"] = round(float(sum(parts.values())), 4)
+        if "criteria" in member:
+            member["criteria"] = [c for c in member.get("criteria") or () if c not in PREFERENCE_CRITERIA]
+        members.append(member)
+    shown = dict(explanation, members=members)
+    if "score" in explanation or members:
+        shown["score"] = round(float(sum(member.get("score") or 0 for member in members)), 4)
+    return shown

@@ -13,7 +13,8 @@ whose run never got written (its starter died in between) counts as held for LOC
 
 The work, under a lease (coalition_common.leases, claims in `matching_run_claims`) renewed as it
 goes; a worker that dies leaves a claim that goes stale after LEASE, and another instance takes the
-run over, at most MAX_ATTEMPTS times before the run is failed:
+run over, at most MAX_ATTEMPTS times before the run is failed (then the mentees moved under
+proposals it never wrote wait again):
 
 1. read the programme (registry, as a coordinator of the programme's partner), its settings
    (settings.py), its waiting mentees (mentees.waiting_of) and the mentors the partner may use
@@ -28,7 +29,11 @@ run over, at most MAX_ATTEMPTS times before the run is failed:
 4. write the proposals: each group `f"{run_id}-{n:04d}"` (a unique id, so a resumed run never
    writes one twice), its mentees moved waiting -> proposed with the group's id. A mentee no
    longer waiting (withdrawn meanwhile) is left out of its proposal; a group left below the
-   programme's minimum is not proposed, and its other mentees go back to waiting;
+   programme's minimum is not proposed, and its other mentees go back to waiting (only the run's
+   programme's mentees are moved: one re-enrolled elsewhere meanwhile is left out). A proposal an
+   earlier attempt wrote is kept as written, never decided again; after each insert, a member no
+   longer `proposed` with its id (withdrawn between the move and the insert, unseen by review's
+   handler) leaves it;
 5. complete the run with its summary and `matching.completed` in the run's own outbox (the same
    write); each group carries `group.proposed` in its own. Events hold ids and counts, no
    personal data.
@@ -56,7 +61,8 @@ from coalition_common.events import outbox_entry, publish_outbox, relay_outbox
 from coalition_common.ids import as_stored, aware, new_id, utcnow
 from coalition_common.revisions import pull_unversioned, update_versioned, version_of
 from coalition_common.schemas import StrictSchema
-from matching import mentees, settings
+from matching import groups as review
+from matching import mentees, rules, settings
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +205,9 @@ def result_of(database, run):
                               "detail": "Others in the group withdrew meanwhile, leaving too few; back to waiting."}
                              for m in group["mentee_ids"] if m not in withdrawn]
                 continue
-            groups.append(dict(group, mentee_ids=[m for m in group["mentee_ids"] if m not in withdrawn],
-                               members=[m for m in group.get("members") or () if m.get("mentee_id") not in withdrawn]))
+            kept = dict(group, mentee_ids=[m for m in group["mentee_ids"] if m not in withdrawn],
+                        members=[m for m in group.get("members") or () if m.get("mentee_id") not in withdrawn])
+            groups.append(rules.shown_to(kept, run["partner_id"], group.get("mentor_partner_id")))
     return {"summary": run.get("summary") or {}, "groups": groups, "unplaced": unplaced}
 
 
@@ -352,7 +359,9 @@ def _store_result(database, run, instance, result, progress):
     """The engine's groups (numbered, with their mentor's partner) and unplaced mentees, in
     chunks; then the run is marked as having its result (the point of no return)."""
     partner_of = {mentor["id"]: mentor["partner_id"] for mentor in instance["mentors"]}
-    groups = [dict(group, id=f"{run['_id']}-{n:04d}", mentor_partner_id=partner_of.get(group["mentor_id"]))
+    # Stored as the programme's partner may see them: no preference trace for a pooled mentor.
+    groups = [rules.shown_to(dict(group, id=f"{run['_id']}-{n:04d}", mentor_partner_id=partner_of.get(group["mentor_id"])),
+                             run["partner_id"], partner_of.get(group["mentor_id"]))
               for n, group in enumerate(result.get("groups") or (), start=1)]
     unplaced = list(result.get("unplaced") or ())
     database.matching_run_results.delete_many({"run_id": run["_id"]})  # an earlier attempt's, unfinished
@@ -398,9 +407,14 @@ def write_group(database, dispatch, run, group, minimum):
     """Propose one group. Returns None when written as the engine made it, else what changed:
     {group_id, dropped, withdrawn: [mentee ids no longer waiting]}."""
     group_id = group["id"]
+    if database.groups.find_one({"_id": group_id}, {"_id": 1}) is not None:
+        # Written by an earlier attempt: kept as written, never decided again (its members were
+        # decided then; dropping it now would leave a proposal whose mentees wait again).
+        return _as_written(database, group, _drop_departed(database, group_id))
     kept, withdrawn = [], []
     for mentee_id in group["mentee_ids"]:
-        if mentees.move_status(database, mentee_id, ("waiting",), "proposed", group_id=group_id) is not None:
+        if mentees.move_status(database, mentee_id, ("waiting",), "proposed", group_id=group_id,
+                               program_id=run["program_id"]) is not None:
             kept.append(mentee_id)
             continue
         current = database.mentees.find_one({"_id": mentee_id}, {"status": 1, "group_id": 1})
@@ -429,10 +443,32 @@ def write_group(database, dispatch, run, group, minimum):
     try:
         database.groups.insert_one(document)
     except DuplicateKeyError:
-        pass  # written by an earlier attempt; its event is published or left for the relay
-    else:
-        publish_outbox(database.groups, group_id, [event], dispatch, pull_unversioned)
+        return _as_written(database, group, _drop_departed(database, group_id))  # a zombie attempt wrote it just now
+    publish_outbox(database.groups, group_id, [event], dispatch, pull_unversioned)
+    # A mentee withdrawn or erased after their move above and before the insert was missed by
+    # review's event handler (no group listed them yet): they leave the proposal now.
+    withdrawn += [mentee_id for mentee_id in _drop_departed(database, group_id) if mentee_id not in withdrawn]
     return {"group_id": group_id, "dropped": False, "withdrawn": withdrawn} if withdrawn else None
+
+
+def _drop_departed(database, group_id):
+    """Take out of the written proposal each member no longer `proposed` with its id. Returns their ids."""
+    written = database.groups.find_one({"_id": group_id}, {"mentee_ids": 1, "status": 1})
+    if written is None or written.get("status") != review.PROPOSED:  # decided since: review's alone
+        return []
+    members = {m["_id"]: m for m in database.mentees.find({"_id": {"$in": list(written["mentee_ids"])}}, {"status": 1, "group_id": 1})}
+    departed = [mentee_id for mentee_id in written["mentee_ids"]
+                if members.get(mentee_id, {}).get("status") != mentees.PROPOSED or members.get(mentee_id, {}).get("group_id") != group_id]
+    for mentee_id in departed:
+        review.leave_proposal(database, mentee_id, group_id=group_id)
+    return departed
+
+
+def _as_written(database, group, departed):
+    """The change of a proposal written by an earlier attempt, against the engine's group."""
+    written = database.groups.find_one({"_id": group["id"]}, {"mentee_ids": 1}) or {"mentee_ids": []}
+    withdrawn = [mentee_id for mentee_id in group["mentee_ids"] if mentee_id not in written["mentee_ids"] or mentee_id in departed]
+    return {"group_id": group["id"], "dropped": False, "withdrawn": withdrawn} if withdrawn else None
 
 
 def _complete(database, dispatch, run, lease, adjustments, written, placed, seconds):
@@ -455,10 +491,24 @@ def _complete(database, dispatch, run, lease, adjustments, written, placed, seco
 
 def _fail(database, run, lease, detail):
     if run is not None and run["status"] in ACTIVE:
+        if run.get("result_stored"):
+            _release_unwritten(database, run["_id"])  # before the run is failed: a crash here leaves it to the next try
         problem = {"type": "about:blank", "title": "Matching failed", "status": 500, "detail": detail}
         update_versioned(database.matching_runs, run["_id"], version_of(run),
                          {"status": FAILED, "problem": problem, "finished_at": as_stored(utcnow())}, what="matching run")
     lease.end()
+
+
+def _release_unwritten(database, run_id):
+    """The mentees a run given up moved to `proposed` under a group it never wrote (their ids
+    f"{run_id}-nnnn", from its stored result) wait again."""
+    for group in _stored_groups(database, run_id):
+        if database.groups.find_one({"_id": group["id"]}, {"_id": 1}) is not None:
+            continue
+        for mentee_id in group["mentee_ids"]:
+            current = database.mentees.find_one({"_id": mentee_id}, {"status": 1, "group_id": 1})
+            if current is not None and current.get("status") == mentees.PROPOSED and current.get("group_id") == group["id"]:
+                mentees.move_status(database, mentee_id, (mentees.PROPOSED,), mentees.WAITING, group_id=None)
 
 
 # --- the engine, in a process of its own ----------------------------------------------------------
