@@ -12,5 +12,5 @@ test:    ## the whole suite against the real broker and database
 status:
 	@bash scripts/infra.sh status; .venv/bin/python scripts/stack.py status
 
-bench:   ## speed figures: RPC round trip, mentor search over 100,000 and a 10,000-row import, through the gateway
+bench:   ## speed figures: RPC round trip, mentor search over 100,000 and a 10,000-row import through the gateway; matching engine vs greedy and the exact MILP (`bash scripts/bench.sh matching` for that part alone)
 	@bash scripts/bench.sh
