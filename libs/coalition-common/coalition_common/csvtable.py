@@ -57,6 +57,36 @@ class Column:
     example: str
 
 
+# Columns of the fields mentor and mentee files share, worded once; each file gives its own example.
+def phone_column(example):
+    return Column("phone", "text", "International format: + then 7 to 15 digits.", example)
+
+
+def years_column(example):
+    return Column("years_experience", "whole", "Required: 0 to 60.", example)
+
+
+def languages_column(example):
+    return Column("languages", "languages", "Required: ISO 639-1 code and CEFR level (A1 to C2, or native) as code:level, `;` "
+                  "between them.", example)
+
+
+def region_column(example="CA-ON"):
+    return Column("region", "text", "Required: ISO 3166-2 subdivision.", example)
+
+
+def city_column(example="Toronto"):
+    return Column("city", "text", "City.", example)
+
+
+def modes_column(example):
+    return Column("modes", "list", "Required: in_person, virtual, hybrid; `;` between them.", example)
+
+
+def availability_column(example="tue_evening;sat_morning"):
+    return Column("availability", "list", "Weekly slots mon_morning to sun_evening, `;` between them.", example)
+
+
 _WHOLE = re.compile(r"[0-9]{1,9}")
 
 
